@@ -1,0 +1,39 @@
+import { TokenCacheConfigError } from '../token-cache.errors.js';
+import { messages } from '../token-cache.messages.js';
+import { assertPositiveInt } from '../validate.js';
+import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
+import type { TokenSource } from './token-source.interface.js';
+
+export type TokenFunction = (
+  request: TokenRequest,
+  context: { signal: AbortSignal },
+) => Promise<TokenResponse | string> | TokenResponse | string;
+
+export interface TokenFunctionOptions {
+  /** Lifetime of a token that carries no expiry (a bare string that is not a JWT with `exp`), in ms. */
+  defaultTtlMs?: number;
+  /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/**
+ * A source backed by your own function: a login call, an SDK, anything that returns a token.
+ * Return a `TokenResponse`, or a bare token string (its expiry then comes from a JWT `exp`, else `defaultTtlMs`).
+ */
+export function tokenFunction(fn: TokenFunction, options: TokenFunctionOptions = {}): TokenSource {
+  if (typeof fn !== 'function') {
+    throw new TokenCacheConfigError('tokenFunction', messages.config('tokenFunction', 'expected a function returning a token'));
+  }
+  assertPositiveInt('tokenFunction.defaultTtlMs', options.defaultTtlMs);
+  assertPositiveInt('tokenFunction.timeoutMs', options.timeoutMs);
+  return {
+    kind: 'function',
+    defaultTtlMs: options.defaultTtlMs,
+    timeoutMs: options.timeoutMs,
+    async fetchToken(request, { signal }) {
+      const result = await fn(request, { signal });
+      return typeof result === 'string' ? { accessToken: result } : result;
+    },
+  };
+}
+

@@ -1,0 +1,33 @@
+import type { Clock, TokenRequest, TokenResponse } from '../token-cache.types.js';
+
+/** What a source's fetch is given besides the request. */
+export interface TokenFetchContext {
+  /** Fires after the fetch timeout (the source's `timeoutMs`, else the cache's `fetchTimeoutMs`). */
+  signal: AbortSignal;
+  /** The cache's clock, for sources that compute times. */
+  clock: Clock;
+}
+
+/**
+ * How a token is obtained. Built-in sources: `clientCredentials`, `refreshTokenGrant`, `tokenFunction`,
+ * `fileToken`; any object of this shape works too.
+ */
+export interface TokenSource {
+  /** A short name of the kind of source (`'client_credentials'`, `'function'`, `'file'`…), for logs and health. */
+  readonly kind: string;
+  /** Fetches a token. Throw `TokenFetchError` / `TokenResponseError`; other errors are wrapped. */
+  fetchToken(request: TokenRequest, context: TokenFetchContext): Promise<TokenResponse>;
+  /** Lifetime for tokens with no expiry information, in ms. Overrides the cache's `defaultTtlMs`. */
+  readonly defaultTtlMs?: number;
+  /** Fetch timeout in ms. Overrides the cache's `fetchTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /**
+   * For sources whose token changes outside the cache (a file rewritten by a sidecar): calls `onChange`
+   * whenever it does, so the cache replaces its entries at once. Returns a function that stops watching.
+   */
+  watch?(onChange: () => void): () => void;
+  /** Values this source knows to be secret (client secret, refresh token): redacted from every message. */
+  secrets?(): string[];
+  /** Releases timers, watchers and connections. */
+  close?(): void | Promise<void>;
+}

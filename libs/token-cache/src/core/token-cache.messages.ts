@@ -1,0 +1,17 @@
+/**
+ * Every user-facing error message in one place. None of them takes a token or a secret: only names,
+ * option paths, statuses and OAuth error codes, which are safe to log.
+ */
+export const messages = {
+  config: (option: string, problem: string) => `Invalid token cache option "${option}": ${problem}`,
+  unknownSource: (source: string, known: string[]) =>
+    `Unknown token source "${source}". Configured sources: ${known.length ? known.map((s) => `"${s}"`).join(', ') : '(none)'}. ` +
+    'Add it to the "sources" option of TokenCacheModule.forRoot() / new TokenCache().',
+  fetchFailed: (source: string, detail: string) => `Fetching a token for source "${source}" failed: ${detail}`,
+  fetchTimeout: (source: string, ms: number) =>
+    `Fetching a token for source "${source}" timed out after ${ms} ms (raise "fetchTimeoutMs" or the source's "timeoutMs" if the identity provider is slow).`,
+  badResponse: (source: string, problem: string) =>
+    `The token response for source "${source}" is unusable: ${problem}. Nothing was cached.`,
+  backingOff: (source: string, ms: number, cause: string) =>
+    `Fetching a token for source "${source}" is backing off for ${ms} ms after a failure: ${cause}`,
+} as const;

@@ -1,0 +1,108 @@
+/** Options of `TokenCache` (and of `TokenCacheModule.forRoot`), their defaults and their validation. */
+import { TokenCacheConfigError } from './token-cache.errors.js';
+import { messages } from './token-cache.messages.js';
+import type { TokenSource } from './sources/token-source.interface.js';
+import type { TokenStore } from './token-store.interface.js';
+import type { Clock, TokenCacheLogger } from './token-cache.types.js';
+import { assertNonNegativeInt, assertPositiveInt, describeValue } from './validate.js';
+
+export const DEFAULTS = {
+  maxEntries: 10_000,
+  expirySkewMs: 30_000,
+  refreshBeforeExpiryMs: 300_000,
+  defaultTtlMs: 300_000,
+  fetchTimeoutMs: 10_000,
+  cleanupIntervalMs: 1_800_000,
+} as const;
+
+export interface TokenCacheOptions {
+  /** The named token sources. `getToken('name')` uses `sources.name`. */
+  sources: Record<string, TokenSource>;
+  /** Where tokens are kept. Default `new MemoryTokenStore({ maxEntries })`. */
+  store?: TokenStore;
+  /** Most entries in the default memory store; the least recently used is evicted. Default 10_000. */
+  maxEntries?: number;
+  /** A token counts as expired this long before its expiry. Default 30_000 ms. */
+  expirySkewMs?: number;
+  /** Refresh in the background this long before expiry, capped at half the token's lifetime; 0 turns it off. Default 300_000 ms. */
+  refreshBeforeExpiryMs?: number;
+  /** Lifetime of a token with no expiry information (no expires_in, not a JWT with exp). Default 300_000 ms. */
+  defaultTtlMs?: number;
+  /** A fetch is aborted after this long (a source's `timeoutMs` wins). Default 10_000 ms. */
+  fetchTimeoutMs?: number;
+  /** How often expired entries are removed (the Nest module schedules it). Default 1_800_000 ms (30 min). */
+  cleanupIntervalMs?: number;
+  /** Sources fetched when the application starts (Nest: at bootstrap; core: `cache.preload()`). */
+  preload?: string[];
+  /** Time source; tests pass a fake clock. Default the system clock. */
+  clock?: Clock;
+  /** Random numbers in [0, 1) for backoff jitter. Default `Math.random`. */
+  random?: () => number;
+  /** Where the cache logs. Default: no logging in the core; the Nest module passes Nest's `Logger`. */
+  logger?: TokenCacheLogger;
+}
+
+export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store' | 'logger'>> &
+  Pick<TokenCacheOptions, 'store' | 'logger'>;
+
+const STORE_METHODS = ['getSync', 'peek', 'get', 'set', 'delete', 'entries', 'subscribe'] as const;
+
+/** Validates options and fills in defaults. Throws TokenCacheConfigError naming the first bad option. */
+export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined, clock: Clock): ResolvedTokenCacheOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TokenCacheConfigError('options', messages.config('options', `expected an object, got ${describeValue(options)}`));
+  }
+  const { sources } = options;
+  if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) {
+    throw new TokenCacheConfigError('sources', messages.config('sources', `expected an object of named token sources, got ${describeValue(sources)}`));
+  }
+  for (const [name, source] of Object.entries(sources)) {
+    if (source === null || typeof source !== 'object' || typeof (source as TokenSource).fetchToken !== 'function') {
+      throw new TokenCacheConfigError(
+        `sources.${name}`,
+        messages.config(`sources.${name}`, 'expected a token source (clientCredentials(), refreshTokenGrant(), tokenFunction(), fileToken() or an object with fetchToken())'),
+      );
+    }
+  }
+  assertPositiveInt('maxEntries', options.maxEntries);
+  assertNonNegativeInt('expirySkewMs', options.expirySkewMs);
+  assertNonNegativeInt('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs);
+  assertPositiveInt('defaultTtlMs', options.defaultTtlMs);
+  assertPositiveInt('fetchTimeoutMs', options.fetchTimeoutMs);
+  assertPositiveInt('cleanupIntervalMs', options.cleanupIntervalMs);
+  const preload = options.preload ?? [];
+  if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string')) {
+    throw new TokenCacheConfigError('preload', messages.config('preload', 'expected an array of source names'));
+  }
+  for (const name of preload) {
+    if (!Object.hasOwn(sources, name)) {
+      throw new TokenCacheConfigError('preload', messages.config('preload', `"${name}" is not one of the configured sources`));
+    }
+  }
+  if (options.store !== undefined) {
+    const missing = STORE_METHODS.filter((m) => typeof (options.store as unknown as Record<string, unknown>)?.[m] !== 'function');
+    if (missing.length) {
+      throw new TokenCacheConfigError('store', messages.config('store', `expected a TokenStore; missing ${missing.join(', ')}`));
+    }
+  }
+  if (options.random !== undefined && typeof options.random !== 'function') {
+    throw new TokenCacheConfigError('random', messages.config('random', 'expected a function returning a number in [0, 1)'));
+  }
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
+    throw new TokenCacheConfigError('clock', messages.config('clock', 'expected an object with now()'));
+  }
+  return {
+    sources,
+    store: options.store,
+    logger: options.logger,
+    maxEntries: options.maxEntries ?? DEFAULTS.maxEntries,
+    expirySkewMs: options.expirySkewMs ?? DEFAULTS.expirySkewMs,
+    refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? DEFAULTS.refreshBeforeExpiryMs,
+    defaultTtlMs: options.defaultTtlMs ?? DEFAULTS.defaultTtlMs,
+    fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULTS.fetchTimeoutMs,
+    cleanupIntervalMs: options.cleanupIntervalMs ?? DEFAULTS.cleanupIntervalMs,
+    preload,
+    clock,
+    random: options.random ?? Math.random,
+  };
+}

@@ -1,0 +1,558 @@
+/**
+ * The framework-free token cache: one token per key, one fetch per key however many callers, refresh
+ * ahead of expiry in the background, backoff after failures, and an LRU-bounded store.
+ */
+import { Observable, Subject } from 'rxjs';
+import { backoffDelay } from './backoff.js';
+import { cacheKey, normalizeScopes } from './cache-key.js';
+import { startTimer, systemClock } from './clock.js';
+import { MemoryTokenStore } from './memory-token-store.js';
+import type { TokenSource } from './sources/token-source.interface.js';
+import {
+  describeError,
+  redact,
+  TokenCacheError,
+  TokenFetchError,
+  UnknownTokenSourceError,
+} from './token-cache.errors.js';
+import { messages } from './token-cache.messages.js';
+import { resolveTokenCacheOptions, type ResolvedTokenCacheOptions, type TokenCacheOptions } from './token-cache.options.js';
+import type {
+  CachedToken,
+  Clock,
+  TokenCacheEntry,
+  TokenCacheEvent,
+  TokenCacheEventType,
+  TokenCacheStats,
+  TokenEntryState,
+  TokenParams,
+  TokenRequest,
+  TokenSourceStatus,
+} from './token-cache.types.js';
+import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
+import { validateTokenResponse } from './token-response.js';
+
+/** Failure bookkeeping of one key: drives backoff. */
+interface KeyState {
+  failures: number;
+  backoffUntil: number;
+  lastError?: Error;
+}
+
+/** Failure bookkeeping of one source: drives health. */
+interface SourceState {
+  used: boolean;
+  consecutiveFailures: number;
+  lastError?: { name: string; message: string; at: Date };
+}
+
+/** After this many consecutive failures of a source, failures are logged at error instead of warn. */
+const ERROR_LOG_AFTER_FAILURES = 3;
+
+export class TokenCache {
+  protected readonly options: ResolvedTokenCacheOptions;
+  readonly store: TokenStore;
+  private readonly clock: Clock;
+  private readonly sources: Map<string, TokenSource>;
+  /** Pre-encoded keys of parameterless requests: the hot path skips building them. */
+  private readonly plainKeys = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<StoredToken>>();
+  private readonly keyStates = new Map<string, KeyState>();
+  private readonly sourceStates = new Map<string, SourceState>();
+  /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
+  private generation = 0;
+  private readonly sourceGenerations = new Map<string, number>();
+  private readonly events = new Subject<TokenCacheEvent>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private closed = false;
+  private readonly counters = {
+    hits: 0,
+    misses: 0,
+    fetches: 0,
+    fetchFailures: 0,
+    refreshesAhead: 0,
+    invalidations: 0,
+    evictions: 0,
+    expiredRemoved: 0,
+  };
+
+  /** Every cache event: fetched, refreshed, fetch_failed, invalidated, evicted, expired, cleared. Never a token. */
+  readonly events$: Observable<TokenCacheEvent> = this.events.asObservable();
+
+  constructor(options: TokenCacheOptions) {
+    this.clock = options?.clock ?? systemClock;
+    this.options = resolveTokenCacheOptions(options, this.clock);
+    this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
+    this.sources = new Map(Object.entries(this.options.sources));
+    for (const name of this.sources.keys()) this.plainKeys.set(name, cacheKey(name));
+    this.unsubscribers.push(this.store.subscribe((event) => this.onStoreEvent(event)));
+    for (const [name, source] of this.sources) {
+      if (source.watch) this.unsubscribers.push(source.watch(() => this.onSourceChanged(name)));
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
+  async getToken(source: string, params?: TokenParams): Promise<string> {
+    return (await this.getStored(source, params)).accessToken;
+  }
+
+  /** The cached token with its type, expiry and scopes. */
+  async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
+    return toCachedToken(await this.getStored(source, params));
+  }
+
+  /** What is cached and still usable, or undefined. Never fetches, never counts as a hit. */
+  peek(source: string, params?: TokenParams): CachedToken | undefined {
+    const token = this.store.peek(this.keyOf(source, params));
+    return token !== undefined && this.clock.now() < token.expiresAt - this.options.expirySkewMs ? toCachedToken(token) : undefined;
+  }
+
+  private getStored(source: string, params: TokenParams | undefined): Promise<StoredToken> | StoredToken {
+    const key = this.keyOf(source, params);
+    const token = this.store.getSync(key);
+    if (token !== undefined) {
+      const now = this.clock.now();
+      if (now < token.expiresAt - this.options.expirySkewMs) {
+        this.counters.hits++;
+        if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
+        return token;
+      }
+    }
+    return this.load(key, source, params);
+  }
+
+  /** A miss: join the fetch in flight, fail fast while backing off, or start the one fetch. */
+  private load(key: string, source: string, params: TokenParams | undefined): Promise<StoredToken> {
+    this.markUsed(source);
+    const inFlight = this.inFlight.get(key);
+    if (inFlight !== undefined) {
+      this.counters.misses++;
+      return inFlight;
+    }
+    const state = this.keyStates.get(key);
+    if (state !== undefined && state.lastError !== undefined && this.clock.now() < state.backoffUntil) {
+      return Promise.reject(state.lastError);
+    }
+    this.counters.misses++;
+    const request = toRequest(source, params);
+    return this.track(key, this.readThroughOrFetch(key, request));
+  }
+
+  /** A shared store may already hold a token another instance fetched; else fetch. */
+  private async readThroughOrFetch(key: string, request: TokenRequest): Promise<StoredToken> {
+    if (this.store.fetchShared === undefined) {
+      const remote = await this.store.get(key);
+      if (remote !== undefined && this.isUsable(remote)) return remote;
+    }
+    return this.fetch(key, request, 'fetched', (t) => this.isUsable(t));
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Fetches a new token now (joining a fetch already in flight for the key) and caches it. */
+  async refresh(source: string, params?: TokenParams): Promise<string> {
+    const key = this.keyOf(source, params);
+    this.markUsed(source);
+    const inFlight = this.inFlight.get(key);
+    if (inFlight !== undefined) return (await inFlight).accessToken;
+    const current = this.store.peek(key)?.accessToken;
+    const token = await this.track(
+      key,
+      this.fetch(key, toRequest(source, params), 'refreshed', (t) => t.accessToken !== current && this.isUsable(t)),
+    );
+    return token.accessToken;
+  }
+
+  /**
+   * Drops the entry. With `token`, only when that token is the one cached (compare-and-invalidate), so a
+   * late 401 for an old token never throws away a newer one. True when an entry was removed.
+   */
+  async invalidate(source: string, params?: TokenParams, token?: string): Promise<boolean> {
+    const key = this.keyOf(source, params);
+    const removed = await this.store.delete(key, token);
+    if (removed) {
+      this.counters.invalidations++;
+      this.emit('invalidated', source, key);
+    }
+    return removed;
+  }
+
+  /** Drops every entry, or those of one source. Returns how many were removed; emits one `cleared`. */
+  async clear(source?: string): Promise<number> {
+    if (source !== undefined) {
+      this.assertSource(source);
+      this.sourceGenerations.set(source, (this.sourceGenerations.get(source) ?? 0) + 1);
+    } else {
+      this.generation++;
+    }
+    let removed = 0;
+    for (const [key, token] of this.store.entries()) {
+      if (source !== undefined && token.source !== source) continue;
+      if (await this.store.delete(key)) removed++;
+    }
+    for (const key of [...this.keyStates.keys()]) {
+      if (source === undefined || key === this.plainKeys.get(source) || key.startsWith(`${this.plainKeys.get(source)}|`)) {
+        this.keyStates.delete(key);
+      }
+    }
+    this.emit('cleared', source ?? '*', '*', { removed });
+    return removed;
+  }
+
+  /** Removes entries whose tokens are no longer usable; what the scheduled cleanup calls. */
+  async removeExpired(): Promise<number> {
+    const now = this.clock.now();
+    let removed = 0;
+    for (const [key, token] of this.store.entries()) {
+      if (now < token.expiresAt - this.options.expirySkewMs) continue;
+      if (await this.store.delete(key, token.accessToken)) {
+        removed++;
+        this.counters.expiredRemoved++;
+        this.emit('expired', token.source, key);
+      }
+    }
+    // Forget failure bookkeeping of keys that are neither cached, fetching nor backing off.
+    for (const [key, state] of this.keyStates) {
+      if (now >= state.backoffUntil && !this.inFlight.has(key) && this.store.peek(key) === undefined) this.keyStates.delete(key);
+    }
+    return removed;
+  }
+
+  /** Fetches the `preload` sources (or those named). Failures are logged and returned, never thrown. */
+  async preload(sources: string[] = this.options.preload): Promise<{ source: string; error?: Error }[]> {
+    return Promise.all(
+      sources.map(async (source) => {
+        try {
+          await this.getToken(source);
+          return { source };
+        } catch (error) {
+          this.options.logger?.warn(`Preloading token source "${source}" failed: ${describeError(error).message}`);
+          return { source, error: error as Error };
+        }
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- observing
+
+  stats(): TokenCacheStats {
+    const { hits, misses } = this.counters;
+    return {
+      size: this.store.size,
+      ...this.counters,
+      hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
+      inFlight: this.inFlight.size,
+    };
+  }
+
+  /** The entries of this process's store, most recently used first. Never a token. */
+  entries(): TokenCacheEntry[] {
+    const now = this.clock.now();
+    const out: TokenCacheEntry[] = [];
+    for (const [key, token] of this.store.entries()) {
+      out.push({
+        key,
+        source: token.source,
+        ...(token.subject !== undefined && { subject: token.subject }),
+        ...(token.requestedScopes !== undefined && { scopes: [...token.requestedScopes] }),
+        ...(token.audience !== undefined && { audience: token.audience }),
+        ...(token.resource !== undefined && { resource: token.resource }),
+        expiresAt: new Date(token.expiresAt),
+        expiresInMs: Math.max(0, token.expiresAt - now),
+        state: this.stateOf(token, now),
+      });
+    }
+    return out;
+  }
+
+  /** The configured source names. */
+  sourceNames(): string[] {
+    return [...this.sources.keys()];
+  }
+
+  /** The kind of a configured source (`'client_credentials'`, `'function'`…). */
+  sourceKind(source: string): string {
+    return this.sourceOf(source).kind;
+  }
+
+  /**
+   * How each source is doing, for health checks: `failing` when its last fetch failed and it has no usable
+   * token, `unused` when nothing asked for it yet, else the state of its best token.
+   */
+  sourceStatus(source: string): TokenSourceStatus {
+    this.assertSource(source);
+    const now = this.clock.now();
+    const state = this.sourceStates.get(source);
+    let best: StoredToken | undefined;
+    for (const [, token] of this.store.entries()) {
+      if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) best = token;
+    }
+    const consecutiveFailures = state?.consecutiveFailures ?? 0;
+    const base = { consecutiveFailures, ...(state?.lastError && { lastError: { ...state.lastError } }) };
+    const entryState = best === undefined ? undefined : this.stateOf(best, now);
+    if (entryState !== undefined && entryState !== 'expired') {
+      return { state: entryState === 'fresh' ? 'valid' : 'refresh-due', expiresInMs: Math.max(0, best!.expiresAt - now), ...base };
+    }
+    if (consecutiveFailures > 0) return { state: 'failing', ...base };
+    if (best !== undefined) return { state: 'expired', expiresInMs: 0, ...base };
+    return { state: state?.used ? 'expired' : 'unused', ...base };
+  }
+
+  /** Whether anything asked this source for a token yet. */
+  isSourceUsed(source: string): boolean {
+    return this.sourceStates.get(source)?.used ?? false;
+  }
+
+  /** Stops watchers, closes sources and the store. The cache is unusable afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    await Promise.allSettled([...this.sources.values()].map(async (s) => s.close?.()));
+    await this.store.close?.();
+    this.events.complete();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  protected keyOf(source: string, params: TokenParams | undefined): string {
+    if (params === undefined) {
+      const key = this.plainKeys.get(source);
+      if (key === undefined) throw this.unknownSource(source);
+      return key;
+    }
+    this.assertSource(source);
+    return cacheKey(source, params);
+  }
+
+  private assertSource(source: string): void {
+    if (!this.sources.has(source)) throw this.unknownSource(source);
+  }
+
+  private sourceOf(source: string): TokenSource {
+    const s = this.sources.get(source);
+    if (s === undefined) throw this.unknownSource(source);
+    return s;
+  }
+
+  private unknownSource(source: string): UnknownTokenSourceError {
+    return new UnknownTokenSourceError(String(source), messages.unknownSource(String(source), [...this.sources.keys()]));
+  }
+
+  private refreshAt(token: StoredToken): number {
+    const lifetime = token.expiresAt - token.receivedAt;
+    return token.expiresAt - Math.min(this.options.refreshBeforeExpiryMs, lifetime / 2);
+  }
+
+  private isUsable(token: StoredToken): boolean {
+    return this.clock.now() < token.expiresAt - this.options.expirySkewMs;
+  }
+
+  private stateOf(token: StoredToken, now: number): TokenEntryState {
+    if (now >= token.expiresAt - this.options.expirySkewMs) return 'expired';
+    return now >= this.refreshAt(token) && this.options.refreshBeforeExpiryMs > 0 ? 'refresh-due' : 'fresh';
+  }
+
+  /** One background refresh per key, not while one is in flight or the key backs off. */
+  private refreshAhead(key: string, token: StoredToken): void {
+    if (this.options.refreshBeforeExpiryMs === 0 || this.inFlight.has(key)) return;
+    const state = this.keyStates.get(key);
+    if (state !== undefined && this.clock.now() < state.backoffUntil) return;
+    this.counters.refreshesAhead++;
+    const request: TokenRequest = {
+      source: token.source,
+      subject: token.subject,
+      scopes: token.requestedScopes,
+      audience: token.audience,
+      resource: token.resource,
+    };
+    this.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
+      () => undefined, // recorded in fetch(); the still-valid token stays in use
+    );
+  }
+
+  private track(key: string, promise: Promise<StoredToken>): Promise<StoredToken> {
+    this.inFlight.set(key, promise);
+    const done = () => {
+      if (this.inFlight.get(key) === promise) this.inFlight.delete(key);
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  /**
+   * Runs the source (through the store's cross-instance single flight when it has one), validates and
+   * stores the result, and keeps the books: stats, backoff, source state, events, logs.
+   */
+  private async fetch(
+    key: string,
+    request: TokenRequest,
+    kind: 'fetched' | 'refreshed',
+    accept: (token: StoredToken) => boolean,
+  ): Promise<StoredToken> {
+    const source = this.sourceOf(request.source);
+    const startedAt = this.clock.now();
+    const generation = this.generation;
+    const sourceGeneration = this.sourceGenerations.get(request.source) ?? 0;
+    const timeoutMs = source.timeoutMs ?? this.options.fetchTimeoutMs;
+    const stillCurrent = () =>
+      generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0);
+    try {
+      let token: StoredToken;
+      if (this.store.fetchShared !== undefined) {
+        token = await this.store.fetchShared(key, () => this.runSource(source, request, timeoutMs), { accept, timeoutMs });
+      } else {
+        token = await this.runSource(source, request, timeoutMs);
+        if (stillCurrent()) await this.store.set(key, token);
+      }
+      this.onFetchSucceeded(key, request.source);
+      this.emit(kind, request.source, key, { durationMs: this.clock.now() - startedAt });
+      this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${this.clock.now() - startedAt} ms`);
+      return token;
+    } catch (error) {
+      const typed = this.toTypedError(error, request.source);
+      this.onFetchFailed(key, request.source, typed, startedAt);
+      throw typed;
+    }
+  }
+
+  /** One call of the source, bounded by the timeout, its response validated. Counts as a fetch. */
+  private async runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
+    this.counters.fetches++;
+    const controller = new AbortController();
+    const timeoutError = new TokenFetchError(messages.fetchTimeout(request.source, timeoutMs), { source: request.source, retryable: true });
+    let rejectTimeout!: (error: Error) => void;
+    const timedOut = new Promise<never>((_, reject) => (rejectTimeout = reject));
+    const cancel = startTimer(
+      this.clock,
+      () => {
+        controller.abort(timeoutError);
+        rejectTimeout(timeoutError);
+      },
+      timeoutMs,
+    );
+    try {
+      const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock }), timedOut]);
+      const receivedAt = this.clock.now();
+      const valid = validateTokenResponse(response, request.source, receivedAt, source.defaultTtlMs ?? this.options.defaultTtlMs);
+      return {
+        accessToken: valid.accessToken,
+        tokenType: valid.tokenType,
+        expiresAt: valid.expiresAt,
+        receivedAt,
+        ...((valid.scopes ?? request.scopes) && { scopes: valid.scopes ?? request.scopes }),
+        source: request.source,
+        ...(request.subject !== undefined && { subject: request.subject }),
+        ...(request.scopes !== undefined && { requestedScopes: request.scopes }),
+        ...(request.audience !== undefined && { audience: request.audience }),
+        ...(request.resource !== undefined && { resource: request.resource }),
+      };
+    } catch (error) {
+      throw controller.signal.aborted ? timeoutError : error;
+    } finally {
+      cancel();
+    }
+  }
+
+  /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
+  private toTypedError(error: unknown, source: string): TokenCacheError {
+    if (error instanceof TokenCacheError) return error;
+    const e = error as { message?: unknown; code?: unknown };
+    const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
+    const secrets = this.sourceOf(source).secrets?.() ?? [];
+    return new TokenFetchError(messages.fetchFailed(source, redact(detail, secrets)), {
+      source,
+      retryable: true,
+    });
+  }
+
+  private onFetchSucceeded(key: string, source: string): void {
+    this.keyStates.delete(key);
+    const state = this.sourceStateOf(source);
+    state.consecutiveFailures = 0;
+  }
+
+  private onFetchFailed(key: string, source: string, error: TokenCacheError, startedAt: number): void {
+    this.counters.fetchFailures++;
+    const now = this.clock.now();
+    const keyState = this.keyStates.get(key) ?? { failures: 0, backoffUntil: 0 };
+    keyState.failures++;
+    keyState.lastError = error;
+    const fetchError = error instanceof TokenFetchError ? error : undefined;
+    // A non-retryable failure (bad credentials) won't heal by itself soon: wait the longest.
+    const failures = fetchError !== undefined && !fetchError.retryable ? Number.MAX_SAFE_INTEGER : keyState.failures;
+    keyState.backoffUntil = now + backoffDelay(failures, this.options.random, fetchError?.retryAfterMs);
+    this.keyStates.set(key, keyState);
+    const sourceState = this.sourceStateOf(source);
+    sourceState.consecutiveFailures++;
+    const described = describeError(error);
+    sourceState.lastError = { ...described, at: new Date(now) };
+    this.emit('fetch_failed', source, key, { durationMs: now - startedAt, error: described });
+    const line = `Token fetch for source "${source}" (${key}) failed (${sourceState.consecutiveFailures} in a row; retry in ${keyState.backoffUntil - now} ms): ${described.name}: ${described.message}`;
+    if (sourceState.consecutiveFailures >= ERROR_LOG_AFTER_FAILURES) this.options.logger?.error(line);
+    else this.options.logger?.warn(line);
+  }
+
+  private sourceStateOf(source: string): SourceState {
+    let state = this.sourceStates.get(source);
+    if (state === undefined) {
+      state = { used: true, consecutiveFailures: 0 };
+      this.sourceStates.set(source, state);
+    }
+    return state;
+  }
+
+  private markUsed(source: string): void {
+    if (!this.sourceStates.has(source)) this.sourceStates.set(source, { used: true, consecutiveFailures: 0 });
+  }
+
+  private onStoreEvent(event: TokenStoreEvent): void {
+    if (event.type === 'evicted') {
+      this.counters.evictions++;
+      this.emit('evicted', event.token.source, event.key);
+    }
+  }
+
+  /** A watched source (a token file) changed: replace its cached entries at once. */
+  private onSourceChanged(source: string): void {
+    for (const [key, token] of this.store.entries()) {
+      if (token.source !== source || this.inFlight.has(key)) continue;
+      const request: TokenRequest = {
+        source,
+        subject: token.subject,
+        scopes: token.requestedScopes,
+        audience: token.audience,
+        resource: token.resource,
+      };
+      this.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
+    }
+  }
+
+  private emit(type: TokenCacheEventType, source: string, key: string, extra: Partial<TokenCacheEvent> = {}): void {
+    if (!this.events.observed) return;
+    this.events.next({ type, source, key, at: new Date(this.clock.now()), ...extra });
+  }
+}
+
+function toRequest(source: string, params: TokenParams | undefined): TokenRequest {
+  if (params === undefined) return { source };
+  const scopes = normalizeScopes(params.scopes);
+  return {
+    source,
+    ...(params.subject !== undefined && params.subject !== '' && { subject: params.subject }),
+    ...(scopes !== undefined && { scopes }),
+    ...(params.audience !== undefined && params.audience !== '' && { audience: params.audience }),
+    ...(params.resource !== undefined && params.resource !== '' && { resource: params.resource }),
+  };
+}
+
+function toCachedToken(token: StoredToken): CachedToken {
+  return {
+    accessToken: token.accessToken,
+    tokenType: token.tokenType,
+    expiresAt: new Date(token.expiresAt),
+    ...(token.scopes !== undefined && { scopes: [...token.scopes] }),
+  };
+}

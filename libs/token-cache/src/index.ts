@@ -1,0 +1,12 @@
+// nestjs-token-cache: the Nest module. Everything of nestjs-token-cache/core is re-exported.
+export * from './core/index.js';
+export { TokenCacheModule } from './nest/token-cache.module.js';
+export { TokenCacheService } from './nest/token-cache.service.js';
+export { TOKEN_CACHE_CLEANUP_INTERVAL } from './nest/token-cache.constants.js';
+export { TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.module-definition.js';
+export type {
+  TokenCacheAdminOptions,
+  TokenCacheModuleExtras,
+  TokenCacheModuleOptions,
+  TokenCacheOptionsFactory,
+} from './nest/token-cache-module-options.interface.js';
