@@ -1,4 +1,5 @@
 /** Options of `TokenCache` (and of `TokenCacheModule.forRoot`), their defaults and their validation. */
+import type { MeterProvider } from '@opentelemetry/api';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 import type { TokenSource } from './sources/token-source.interface.js';
@@ -40,10 +41,15 @@ export interface TokenCacheOptions {
   random?: () => number;
   /** Where the cache logs. Default: no logging in the core; the Nest module passes Nest's `Logger`. */
   logger?: TokenCacheLogger;
+  /**
+   * Where the OpenTelemetry metrics go. Default the global provider of `@opentelemetry/api`, read when the
+   * cache is created (register your SDK before that); with none registered, metrics are no-ops.
+   */
+  meterProvider?: MeterProvider;
 }
 
-export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store' | 'logger'>> &
-  Pick<TokenCacheOptions, 'store' | 'logger'>;
+export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store' | 'logger' | 'meterProvider'>> &
+  Pick<TokenCacheOptions, 'store' | 'logger' | 'meterProvider'>;
 
 const STORE_METHODS = ['getSync', 'peek', 'get', 'set', 'delete', 'entries', 'subscribe'] as const;
 
@@ -88,6 +94,9 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
   if (options.random !== undefined && typeof options.random !== 'function') {
     throw new TokenCacheConfigError('random', messages.config('random', 'expected a function returning a number in [0, 1)'));
   }
+  if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
+    throw new TokenCacheConfigError('meterProvider', messages.config('meterProvider', 'expected an OpenTelemetry MeterProvider (an object with getMeter())'));
+  }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TokenCacheConfigError('clock', messages.config('clock', 'expected an object with now()'));
   }
@@ -95,6 +104,7 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     sources,
     store: options.store,
     logger: options.logger,
+    meterProvider: options.meterProvider,
     maxEntries: options.maxEntries ?? DEFAULTS.maxEntries,
     expirySkewMs: options.expirySkewMs ?? DEFAULTS.expirySkewMs,
     refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? DEFAULTS.refreshBeforeExpiryMs,

@@ -16,6 +16,7 @@ import {
   UnknownTokenSourceError,
 } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
+import { createCounters, TokenCacheMetrics, type TokenCacheCounters } from './token-cache.metrics.js';
 import { resolveTokenCacheOptions, type ResolvedTokenCacheOptions, type TokenCacheOptions } from './token-cache.options.js';
 import type {
   CachedToken,
@@ -65,6 +66,9 @@ export class TokenCache {
   private readonly events = new Subject<TokenCacheEvent>();
   private readonly unsubscribers: (() => void)[] = [];
   private closed = false;
+  /** Per-source counts behind the OpenTelemetry counters: plain increments keep the hot path cheap. */
+  private readonly sourceCounters = new Map<string, TokenCacheCounters>();
+  private readonly metrics: TokenCacheMetrics;
   private readonly counters = {
     hits: 0,
     misses: 0,
@@ -84,7 +88,16 @@ export class TokenCache {
     this.options = resolveTokenCacheOptions(options, this.clock);
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
-    for (const name of this.sources.keys()) this.plainKeys.set(name, cacheKey(name));
+    for (const name of this.sources.keys()) {
+      this.plainKeys.set(name, cacheKey(name));
+      this.sourceCounters.set(name, createCounters());
+    }
+    this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
+      counters: this.sourceCounters,
+      size: () => this.store.size,
+      inFlight: () => this.inFlight.size,
+    });
+    this.unsubscribers.push(() => this.metrics.close());
     this.unsubscribers.push(this.store.subscribe((event) => this.onStoreEvent(event)));
     for (const [name, source] of this.sources) {
       if (source.watch) this.unsubscribers.push(source.watch(() => this.onSourceChanged(name)));
@@ -116,6 +129,7 @@ export class TokenCache {
       const now = this.clock.now();
       if (now < token.expiresAt - this.options.expirySkewMs) {
         this.counters.hits++;
+        this.sourceCounters.get(source)!.hits++;
         if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
         return token;
       }
@@ -128,14 +142,14 @@ export class TokenCache {
     this.markUsed(source);
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) {
-      this.counters.misses++;
+      this.count(source, 'misses');
       return inFlight;
     }
     const state = this.keyStates.get(key);
     if (state !== undefined && state.lastError !== undefined && this.clock.now() < state.backoffUntil) {
       return Promise.reject(state.lastError);
     }
-    this.counters.misses++;
+    this.count(source, 'misses');
     const request = toRequest(source, params);
     return this.track(key, this.readThroughOrFetch(key, request));
   }
@@ -173,7 +187,7 @@ export class TokenCache {
     const key = this.keyOf(source, params);
     const removed = await this.store.delete(key, token);
     if (removed) {
-      this.counters.invalidations++;
+      this.count(source, 'invalidations');
       this.emit('invalidated', source, key);
     }
     return removed;
@@ -201,15 +215,16 @@ export class TokenCache {
     return removed;
   }
 
-  /** Removes entries whose tokens are no longer usable; what the scheduled cleanup calls. */
-  async removeExpired(): Promise<number> {
+  /** Removes entries whose tokens are no longer usable (of one source, when named); what the scheduled cleanup calls. */
+  async removeExpired(source?: string): Promise<number> {
+    if (source !== undefined) this.assertSource(source);
     const now = this.clock.now();
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
-      if (now < token.expiresAt - this.options.expirySkewMs) continue;
+      if (now < token.expiresAt - this.options.expirySkewMs || (source !== undefined && token.source !== source)) continue;
       if (await this.store.delete(key, token.accessToken)) {
         removed++;
-        this.counters.expiredRemoved++;
+        this.count(token.source, 'expiredRemoved');
         this.emit('expired', token.source, key);
       }
     }
@@ -360,7 +375,7 @@ export class TokenCache {
     if (this.options.refreshBeforeExpiryMs === 0 || this.inFlight.has(key)) return;
     const state = this.keyStates.get(key);
     if (state !== undefined && this.clock.now() < state.backoffUntil) return;
-    this.counters.refreshesAhead++;
+    this.count(token.source, 'refreshesAhead');
     const request: TokenRequest = {
       source: token.source,
       subject: token.subject,
@@ -408,8 +423,10 @@ export class TokenCache {
         if (stillCurrent()) await this.store.set(key, token);
       }
       this.onFetchSucceeded(key, request.source);
-      this.emit(kind, request.source, key, { durationMs: this.clock.now() - startedAt });
-      this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${this.clock.now() - startedAt} ms`);
+      const durationMs = this.clock.now() - startedAt;
+      this.metrics.recordFetch(request.source, 'success', durationMs);
+      this.emit(kind, request.source, key, { durationMs });
+      this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${durationMs} ms`);
       return token;
     } catch (error) {
       const typed = this.toTypedError(error, request.source);
@@ -420,7 +437,7 @@ export class TokenCache {
 
   /** One call of the source, bounded by the timeout, its response validated. Counts as a fetch. */
   private async runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
-    this.counters.fetches++;
+    this.count(request.source, 'fetches');
     const controller = new AbortController();
     const timeoutError = new TokenFetchError(messages.fetchTimeout(request.source, timeoutMs), { source: request.source, retryable: true });
     let rejectTimeout!: (error: Error) => void;
@@ -475,8 +492,9 @@ export class TokenCache {
   }
 
   private onFetchFailed(key: string, source: string, error: TokenCacheError, startedAt: number): void {
-    this.counters.fetchFailures++;
+    this.count(source, 'fetchFailures');
     const now = this.clock.now();
+    this.metrics.recordFetch(source, 'failure', now - startedAt);
     const keyState = this.keyStates.get(key) ?? { failures: 0, backoffUntil: 0 };
     keyState.failures++;
     keyState.lastError = error;
@@ -508,9 +526,15 @@ export class TokenCache {
     if (!this.sourceStates.has(source)) this.sourceStates.set(source, { used: true, consecutiveFailures: 0 });
   }
 
+  private count(source: string, counter: keyof TokenCacheCounters): void {
+    this.counters[counter]++;
+    const perSource = this.sourceCounters.get(source);
+    if (perSource !== undefined) perSource[counter]++;
+  }
+
   private onStoreEvent(event: TokenStoreEvent): void {
     if (event.type === 'evicted') {
-      this.counters.evictions++;
+      this.count(event.token.source, 'evictions');
       this.emit('evicted', event.token.source, event.key);
     }
   }
