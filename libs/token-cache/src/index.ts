@@ -2,8 +2,7 @@
 export * from './core/index.js';
 export { TokenCacheModule } from './nest/token-cache.module.js';
 export { TokenCacheService } from './nest/token-cache.service.js';
-export { TOKEN_CACHE_CLEANUP_INTERVAL } from './nest/token-cache.constants.js';
-export { TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.module-definition.js';
+export { TOKEN_CACHE_CLEANUP_INTERVAL, TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.constants.js';
 export type {
   TokenCacheAdminOptions,
   TokenCacheModuleExtras,

@@ -1,5 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { TokenCacheModuleExtras, TokenCacheModuleOptions } from './token-cache-module-options.interface.js';
+import { TOKEN_CACHE_MODULE_OPTIONS as OPTIONS_TOKEN } from './token-cache.constants.js';
+import { TokenCacheService } from './token-cache.service.js';
 
 export const TOKEN_CACHE_ADMIN_OPTIONS = Symbol('TOKEN_CACHE_ADMIN_OPTIONS');
 
@@ -8,12 +10,19 @@ export const {
   MODULE_OPTIONS_TOKEN: TOKEN_CACHE_MODULE_OPTIONS,
   OPTIONS_TYPE: TOKEN_CACHE_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: TOKEN_CACHE_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<TokenCacheModuleOptions>({ moduleName: 'TokenCache' })
+} = new ConfigurableModuleBuilder<TokenCacheModuleOptions>({ moduleName: 'TokenCache', optionsInjectionToken: OPTIONS_TOKEN })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createTokenCacheOptions')
   .setExtras<TokenCacheModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal ?? true,
-    providers: [...(definition.providers ?? []), { provide: TOKEN_CACHE_ADMIN_OPTIONS, useValue: extras.admin ?? {} }],
+    // The service lives only in the forRoot/forRootAsync module, so a plain `imports: [TokenCacheModule]`
+    // elsewhere adds nothing and every injection resolves to the one global instance.
+    providers: [
+      ...(definition.providers ?? []),
+      TokenCacheService,
+      { provide: TOKEN_CACHE_ADMIN_OPTIONS, useValue: extras.admin ?? {} },
+    ],
+    exports: [...(definition.exports ?? []), TokenCacheService],
   }))
   .build();

@@ -11,8 +11,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { TokenCache } from '../core/index.js';
-import { TOKEN_CACHE_CLEANUP_INTERVAL } from './token-cache.constants.js';
-import { TOKEN_CACHE_MODULE_OPTIONS } from './token-cache.module-definition.js';
+import { TOKEN_CACHE_CLEANUP_INTERVAL, TOKEN_CACHE_MODULE_OPTIONS } from './token-cache.constants.js';
 import type { TokenCacheModuleOptions } from './token-cache-module-options.interface.js';
 
 @Injectable()
