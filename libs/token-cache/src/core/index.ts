@@ -30,4 +30,13 @@ export type { TokenFetchContext, TokenSource } from './sources/token-source.inte
 export { tokenFunction, type TokenFunction, type TokenFunctionOptions } from './sources/token-function.source.js';
 export { cacheKey, normalizeScopes } from './cache-key.js';
 export { backoffDelay } from './backoff.js';
+export { TOKEN_CACHE_METER_NAME, TOKEN_CACHE_METRICS, type TokenFetchOutcome } from './token-cache.metrics.js';
 export { jwtExpiresAt, parseOAuthTokenBody, validateTokenResponse } from './token-response.js';
+export {
+  attachTokenCache,
+  type AttachTokenCacheOptions,
+  type TokenCacheAttachTarget,
+  type TokenCacheLike,
+} from './token-cache.interceptor.js';
+// Also brings the axios augmentation (skipTokenCache, tokenCache) into both entry points' types.
+export type { TokenCacheRequestOptions } from './token-cache.axios.js';
