@@ -1,0 +1,16 @@
+/** User-facing messages of the Redis store. None takes a token, a key or a password: only shapes and option names. */
+import { messages } from '../core/token-cache.messages.js';
+
+export const redisMessages = {
+  badEncryptionKey: (got: string) =>
+    messages.config(
+      'encryptionKey',
+      `expected 32 bytes: a Buffer of 32 bytes, 64 hex characters, or base64 of 32 bytes; got ${got}. ` +
+        "Generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64'))\"",
+    ),
+  clientAndUrl: () =>
+    messages.config('url', 'give either "client" (an ioredis instance you own) or "url" (the store opens its own connections), not both'),
+  badClient: () => messages.config('client', 'expected an ioredis Redis instance (import { Redis } from "ioredis")'),
+  badUrl: () => messages.config('url', 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
+  badKeyPrefix: () => messages.config('keyPrefix', 'expected a non-empty string, e.g. "token-cache:"'),
+} as const;

@@ -1,0 +1,78 @@
+/**
+ * The Lua scripts of the Redis store: each is one atomic step, so no other instance can slip in between a
+ * check and the write that depends on it. Values are `<fingerprint>|<payload>` (see redis-token-codec.ts).
+ */
+import { createHash } from 'node:crypto';
+
+export interface LuaScript {
+  readonly lua: string;
+  readonly sha: string;
+  readonly keys: number;
+}
+
+function script(keys: number, lua: string): LuaScript {
+  return { lua, keys, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const FINGERPRINT_OF_VALUE = `
+local function fingerprint(v)
+  if not v then return '' end
+  local at = string.find(v, '|', 1, true)
+  if not at then return '' end
+  return string.sub(v, 1, at - 1)
+end
+`;
+
+export const scripts = {
+  /**
+   * Compare-and-delete. KEYS: token. ARGV: fingerprint ('' = unconditional), channel, message.
+   * Deletes only when the stored token is the one named, so a newer token another instance stored survives.
+   */
+  deleteToken: script(
+    1,
+    `${FINGERPRINT_OF_VALUE}
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if ARGV[1] ~= '' and fingerprint(v) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`,
+  ),
+
+  /**
+   * Stores a token that expires with it, releases the fetch lock if we hold it, and tells the others.
+   * KEYS: token, lock. ARGV: value, expiresAt (epoch ms), lock owner ('' = none), channel, message.
+   */
+  storeToken: script(
+    2,
+    `redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`,
+  ),
+
+  /**
+   * Takes the fetch lock unless the token changed since the caller read it (then the caller looks again
+   * instead of fetching twice). KEYS: token, lock. ARGV: fingerprint read ('' = none), owner, ttl ms.
+   * Returns 0 = token changed, 1 = lock taken, 2 = lock held by another instance.
+   */
+  acquireLock: script(
+    2,
+    `${FINGERPRINT_OF_VALUE}
+if fingerprint(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+return 2`,
+  ),
+
+  /** Releases the lock only for its holder. KEYS: lock. ARGV: owner, channel, message. */
+  releaseLock: script(
+    1,
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0`,
+  ),
+} as const;

@@ -1,0 +1,463 @@
+/**
+ * A token store shared by many app instances through Redis, with a bounded in-memory tier in front so that
+ * a warm `getToken` never leaves the process. Redis trouble never fails a call: the store then works from
+ * its memory tier and fetches locally until ioredis has reconnected.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { MemoryTokenStore } from '../core/memory-token-store.js';
+import { TokenCacheConfigError } from '../core/token-cache.errors.js';
+import type { SharedFetchOptions, StoredToken, TokenStore, TokenStoreEvent } from '../core/token-store.interface.js';
+import { assertPositiveInt } from '../core/validate.js';
+import { fingerprintOfValue, parseEncryptionKey, RedisTokenCodec } from './redis-token-codec.js';
+import { redisMessages } from './redis-token-store.messages.js';
+import { scripts, type LuaScript } from './redis-token-store.scripts.js';
+
+export interface RedisTokenStoreOptions {
+  /**
+   * An ioredis client you own. The store sends its commands on it and opens one duplicate of it for pub/sub;
+   * `close()` closes that duplicate but never your client. Give either `client` or `url`.
+   */
+  client?: Redis;
+  /** Where the store connects when no `client` is given; it closes these connections itself. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Every key and channel the store writes starts with it. Default `'token-cache:'`. */
+  keyPrefix?: string;
+  /**
+   * 32 bytes (a Buffer, 64 hex characters or base64) to store tokens AES-256-GCM encrypted. Every instance
+   * sharing the keys needs the same one; a value written with another key reads as a miss. Default: none (plain JSON).
+   */
+  encryptionKey?: string | Buffer;
+  /** Most entries in this instance's memory tier; the least recently used is evicted. Default 10_000. */
+  maxEntries?: number;
+  /**
+   * How long the cross-instance fetch lock lives, in ms: a holder that dies blocks the others no longer than
+   * this. Default: the fetch timeout + 5_000 ms (15_000 ms with the cache's defaults).
+   */
+  lockTtlMs?: number;
+}
+
+/** What one pub/sub message says: `set` a new token, `del` a token (by fingerprint; none = any), `rel` a lock. */
+interface StoreMessage {
+  o: 'set' | 'del' | 'rel';
+  k: string;
+  f?: string;
+  /** The instance that sent it. */
+  i: string;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_PREFIX = 'token-cache:';
+/** A Redis command that takes longer counts as failed: the caller falls back to memory and a local fetch. */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** How long the first calls wait for the connections to open, so that a just-started instance shares too. */
+const CONNECT_WAIT_MS = 2_000;
+/** Waiters look at Redis this often even if no pub/sub message came (a lost message must not stall them). */
+const POLL_INTERVAL_MS = 100;
+const LOCK_MARGIN_MS = 5_000;
+/** Reconnect quickly (the store is only degraded meanwhile), at most every 2 s. */
+const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+
+/**
+ * Connections the store opens itself fail fast while disconnected (no offline queue, no retries per
+ * command): a caller must never wait on a Redis that is down.
+ */
+const OWN_CONNECTION: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 2_000,
+  retryStrategy,
+};
+/** The subscriber only subscribes; it may queue that until it is connected. */
+const SUBSCRIBER: RedisOptions = {
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: null,
+  autoResubscribe: true,
+  lazyConnect: false,
+  connectTimeout: 2_000,
+  retryStrategy,
+};
+
+const FAILED = Symbol('redis failed');
+type Failed = typeof FAILED;
+
+export class RedisTokenStore implements TokenStore {
+  readonly type: string = 'redis';
+  private readonly memory: MemoryTokenStore;
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private readonly ownsClient: boolean;
+  private readonly prefix: string;
+  private readonly channel: string;
+  private readonly codec: RedisTokenCodec;
+  private readonly lockTtlMs?: number;
+  /** Tells this instance's own pub/sub messages apart from the others'. */
+  private readonly instanceId = randomBytes(8).toString('hex');
+  private readonly listeners = new Set<(event: TokenStoreEvent) => void>();
+  /** Callers of `fetchShared` waiting for another instance's fetch, by key. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly cleanups: (() => void)[] = [];
+  /** Pending until the connections first open (or fail, or CONNECT_WAIT_MS passes). */
+  private connecting?: Promise<void>;
+  private subscribedBefore = false;
+  private closed = false;
+
+  constructor(options: RedisTokenStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TokenCacheConfigError('options', redisMessages.badClient());
+    const { client, url, keyPrefix = DEFAULT_PREFIX, encryptionKey, maxEntries, lockTtlMs } = options;
+    if (client !== undefined && url !== undefined) throw new TokenCacheConfigError('url', redisMessages.clientAndUrl());
+    if (client !== undefined && (client === null || typeof client.duplicate !== 'function' || typeof client.evalsha !== 'function')) {
+      throw new TokenCacheConfigError('client', redisMessages.badClient());
+    }
+    if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//i.test(url))) throw new TokenCacheConfigError('url', redisMessages.badUrl());
+    if (typeof keyPrefix !== 'string' || keyPrefix === '') throw new TokenCacheConfigError('keyPrefix', redisMessages.badKeyPrefix());
+    assertPositiveInt('lockTtlMs', lockTtlMs);
+    this.codec = new RedisTokenCodec(encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey));
+    this.memory = new MemoryTokenStore({ maxEntries });
+    this.prefix = keyPrefix;
+    this.channel = `${keyPrefix}events`;
+    this.lockTtlMs = lockTtlMs;
+    this.cleanups.push(this.memory.subscribe((event) => this.emit(event)));
+
+    if (client !== undefined) {
+      this.client = client;
+      this.ownsClient = false;
+      // A lazy client of the user's would never connect: the store only sends commands to a ready one.
+      if (client.status === 'wait') client.connect().catch(() => undefined);
+    } else {
+      this.client = new Redis(url ?? DEFAULT_URL, OWN_CONNECTION);
+      this.ownsClient = true;
+      // Errors surface as `reachable: false` and local fallbacks; without a listener ioredis would print each one.
+      this.client.on('error', () => undefined);
+    }
+    this.subscriber = this.client.duplicate(SUBSCRIBER);
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    this.subscriber.on('ready', () => this.onSubscriberReady());
+
+    const connecting = Promise.race([Promise.all([settled(this.client), settled(this.subscriber)]), delay(CONNECT_WAIT_MS)]).then(() => {
+      if (this.connecting === connecting) this.connecting = undefined;
+    });
+    this.connecting = connecting;
+  }
+
+  /** True while Redis answers; false while it is down or restarting (the store then works from memory). */
+  get reachable(): boolean {
+    return !this.closed && this.client.status === 'ready';
+  }
+
+  /** Entries in this instance's memory tier. */
+  get size(): number {
+    return this.memory.size;
+  }
+
+  /** The memory tier only: the cache's hot path, never a Redis command. */
+  getSync(key: string): StoredToken | undefined {
+    return this.memory.getSync(key);
+  }
+
+  peek(key: string): StoredToken | undefined {
+    return this.memory.peek(key);
+  }
+
+  /** The memory tier, else what another instance stored in Redis (then kept in memory too). */
+  async get(key: string): Promise<StoredToken | undefined> {
+    const local = this.memory.getSync(key);
+    if (local !== undefined) return local;
+    const remote = await this.readRemote(key);
+    if (remote === FAILED || remote.token === undefined) return undefined;
+    await this.memory.set(key, remote.token);
+    return remote.token;
+  }
+
+  async set(key: string, token: StoredToken): Promise<void> {
+    await this.memory.set(key, token);
+    await this.writeRemote(key, token, '');
+  }
+
+  /**
+   * Removes the key from both tiers and tells every instance to drop it from memory. With `accessToken`,
+   * only where that token is the one stored: a newer token, here or in Redis, stays.
+   */
+  async delete(key: string, accessToken?: string): Promise<boolean> {
+    const local = this.memory.deleteSync(key, accessToken);
+    const fingerprint = accessToken === undefined ? '' : this.codec.fingerprintOf(accessToken);
+    const remote = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
+    return local || remote === 1;
+  }
+
+  entries(): Iterable<[string, StoredToken]> {
+    return this.memory.entries();
+  }
+
+  subscribe(listener: (event: TokenStoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Cross-instance single flight: a usable token in Redis is taken as is; otherwise one instance takes the
+   * lock and fetches while the others wait for its pub/sub message (or poll). Any Redis failure, or a wait
+   * longer than the lock can last, ends in a local fetch: coordination never fails a call.
+   */
+  async fetchShared(key: string, fetch: () => Promise<StoredToken>, options: SharedFetchOptions): Promise<StoredToken> {
+    const { accept, timeoutMs, signal } = options;
+    const local = this.memory.peek(key);
+    if (local !== undefined && accept(local)) return local;
+    const lockTtlMs = this.lockTtlMs ?? timeoutMs + LOCK_MARGIN_MS;
+    const giveUpAt = Date.now() + lockTtlMs + timeoutMs + LOCK_MARGIN_MS;
+    const tokenKey = this.tokenKey(key);
+    for (;;) {
+      signal?.throwIfAborted();
+      const remote = await this.readRemote(key);
+      if (remote === FAILED) return this.fetchLocally(key, fetch);
+      if (remote.token !== undefined && accept(remote.token)) {
+        await this.memory.set(key, remote.token);
+        return remote.token;
+      }
+      // Listen before trying the lock, so that the holder's message can't slip between the two.
+      const wait = this.waitFor(key, signal);
+      const owner = randomBytes(16).toString('hex');
+      const outcome = await this.evalScript(scripts.acquireLock, [tokenKey, this.lockKey(key)], [fingerprintOfValue(remote.value), owner, lockTtlMs]);
+      if (outcome === 2 && Date.now() < giveUpAt) {
+        await wait.promise;
+        continue;
+      }
+      wait.cancel();
+      if (outcome === 0) continue; // another instance stored a token since we looked: look again
+      if (outcome === 1) return this.fetchUnderLock(key, fetch, owner);
+      return this.fetchLocally(key, fetch);
+    }
+  }
+
+  /** Closes the pub/sub connection, and the command connection when the store opened it (never a `client` passed in). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const key of [...this.waiters.keys()]) this.wake(key);
+    await Promise.all([quit(this.subscriber), this.ownsClient ? quit(this.client) : undefined]);
+    await this.memory.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private tokenKey(key: string): string {
+    return `${this.prefix}token:${key}`;
+  }
+
+  private lockKey(key: string): string {
+    return `${this.prefix}lock:${key}`;
+  }
+
+  private message(o: StoreMessage['o'], k: string, f?: string): string {
+    const message: StoreMessage = { o, k, i: this.instanceId, ...(f ? { f } : {}) };
+    return JSON.stringify(message);
+  }
+
+  private async fetchUnderLock(key: string, fetch: () => Promise<StoredToken>, owner: string): Promise<StoredToken> {
+    let token: StoredToken;
+    try {
+      token = await fetch();
+    } catch (error) {
+      // Let a waiting instance try at once rather than after the lock's TTL.
+      await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
+      throw error;
+    }
+    await this.memory.set(key, token);
+    await this.writeRemote(key, token, owner);
+    return token;
+  }
+
+  /** Redis is down or the wait ran out: this instance fetches for itself, and shares the result if it can. */
+  private async fetchLocally(key: string, fetch: () => Promise<StoredToken>): Promise<StoredToken> {
+    const token = await fetch();
+    await this.memory.set(key, token);
+    await this.writeRemote(key, token, '');
+    return token;
+  }
+
+  /** Stores the token in Redis until it expires, releases `owner`'s lock, and tells the other instances. */
+  private async writeRemote(key: string, token: StoredToken, owner: string): Promise<void> {
+    const expiresAt = Math.ceil(token.expiresAt);
+    if (!(expiresAt > Date.now())) {
+      // Already expired by Redis's clock: PEXPIREAT would delete it at once; only the lock needs releasing.
+      if (owner !== '') await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
+    } else {
+      const tokenKey = this.tokenKey(key);
+      const fingerprint = this.codec.fingerprint(token);
+      await this.evalScript(
+        scripts.storeToken,
+        [tokenKey, this.lockKey(key)],
+        [this.codec.encode(tokenKey, token), expiresAt, owner, this.channel, this.message('set', key, fingerprint)],
+      );
+    }
+    this.wake(key);
+  }
+
+  private async readRemote(key: string): Promise<{ value: string | null; token?: StoredToken } | Failed> {
+    const tokenKey = this.tokenKey(key);
+    const value = await this.run((client) => client.get(tokenKey));
+    if (value === FAILED) return FAILED;
+    return { value, token: this.codec.decode(tokenKey, value) };
+  }
+
+  /**
+   * Runs one Redis operation, or gives FAILED at once when Redis is not connected, and after
+   * COMMAND_TIMEOUT_MS when it does not answer (a user's client may queue commands while offline).
+   */
+  private async run<T>(operation: (client: Redis) => Promise<T>): Promise<T | Failed> {
+    if (this.connecting !== undefined) await this.connecting;
+    if (this.closed || this.client.status !== 'ready') return FAILED;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Failed>((resolve) => {
+      timer = setTimeout(() => resolve(FAILED), COMMAND_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([operation(this.client), timeout]);
+    } catch {
+      return FAILED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** EVALSHA, falling back to EVAL when Redis doesn't know the script (first use, or after a restart). */
+  private evalScript(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.run(async (client) => {
+      try {
+        return await client.evalsha(script.sha, script.keys, ...keys, ...args);
+      } catch (error) {
+        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+        return client.eval(script.lua, script.keys, ...keys, ...args);
+      }
+    });
+  }
+
+  /** Resolves on a pub/sub message for the key, after POLL_INTERVAL_MS, or on abort; `cancel` stops waiting. */
+  private waitFor(key: string, signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
+    let wake!: () => void;
+    const promise = new Promise<void>((resolve) => (wake = resolve));
+    let set = this.waiters.get(key);
+    if (set === undefined) this.waiters.set(key, (set = new Set()));
+    set.add(wake);
+    const timer = setTimeout(wake, POLL_INTERVAL_MS);
+    timer.unref();
+    signal?.addEventListener('abort', wake, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      const current = this.waiters.get(key);
+      if (current !== undefined) {
+        current.delete(wake);
+        if (current.size === 0) this.waiters.delete(key);
+      }
+    };
+    void promise.then(done);
+    return { promise, cancel: wake };
+  }
+
+  private wake(key: string): void {
+    const set = this.waiters.get(key);
+    if (set === undefined) return;
+    this.waiters.delete(key);
+    for (const wake of set) wake();
+  }
+
+  private onMessage(channel: string, raw: string): void {
+    if (channel !== this.channel || this.closed) return;
+    let message: StoreMessage;
+    try {
+      message = JSON.parse(raw) as StoreMessage;
+    } catch {
+      return;
+    }
+    if (typeof message?.k !== 'string') return;
+    this.wake(message.k);
+    if (message.i === this.instanceId) return;
+    const local = this.memory.peek(message.k);
+    if (local === undefined) return;
+    if (message.o === 'del') {
+      // Only the token that was invalidated: a newer one this instance holds stays.
+      if (message.f === undefined || message.f === this.codec.fingerprint(local)) {
+        this.memory.deleteSync(message.k, local.accessToken);
+        this.emit({ type: 'remote-invalidated', key: message.k });
+      }
+    } else if (message.o === 'set' && message.f !== this.codec.fingerprint(local)) {
+      void this.replaceFromRemote(message.k, local);
+    }
+  }
+
+  /** Another instance stored a new token for a key held here: use it too, keeping ours if it can't be read. */
+  private async replaceFromRemote(key: string, seen: StoredToken): Promise<void> {
+    const remote = await this.readRemote(key);
+    if (remote === FAILED || remote.token === undefined || this.closed) return;
+    if (this.memory.peek(key) !== seen) return;
+    await this.memory.set(key, remote.token);
+    this.emit({ type: 'remote-invalidated', key });
+  }
+
+  private onSubscriberReady(): void {
+    this.subscriber.subscribe(this.channel).then(
+      () => {
+        // Messages sent while we were disconnected are lost: catch up with what Redis holds now.
+        if (this.subscribedBefore) void this.catchUp();
+        this.subscribedBefore = true;
+      },
+      () => undefined,
+    );
+  }
+
+  /** After a reconnect: take every token another instance replaced meanwhile. */
+  private async catchUp(): Promise<void> {
+    const keys = [...this.memory.entries()].map(([key]) => key);
+    for (let i = 0; i < keys.length && !this.closed; i += 100) {
+      const batch = keys.slice(i, i + 100);
+      const values = await this.run((client) => client.mget(batch.map((key) => this.tokenKey(key))));
+      if (values === FAILED) return;
+      batch.forEach((key, j) => {
+        const local = this.memory.peek(key);
+        const value = values[j];
+        if (local === undefined || value === null || fingerprintOfValue(value) === this.codec.fingerprint(local)) return;
+        const token = this.codec.decode(this.tokenKey(key), value);
+        if (token === undefined) return;
+        void this.memory.set(key, token);
+        this.emit({ type: 'remote-invalidated', key });
+      });
+    }
+  }
+
+  private emit(event: TokenStoreEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** Resolves when the connection is ready, or has failed once (the store then starts degraded). */
+function settled(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      client.off('ready', done);
+      client.off('error', done);
+      client.off('end', done);
+      resolve();
+    };
+    client.once('ready', done);
+    client.once('error', done);
+    client.once('end', done);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** QUIT when connected (pending replies first), else just drop the socket and stop reconnecting. */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => undefined), delay(COMMAND_TIMEOUT_MS)]);
+  }
+  client.disconnect();
+}
