@@ -7,6 +7,7 @@ import { backoffDelay } from './backoff.js';
 import { cacheKey, normalizeScopes } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
 import { MemoryTokenStore } from './memory-token-store.js';
+import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import {
   describeError,
@@ -248,6 +249,15 @@ export class TokenCache {
         }
       }),
     );
+  }
+
+  /**
+   * Installs the token interceptors on an axios instance, or on `httpService.axiosRef` when given an
+   * `HttpService`: `Authorization: Bearer <token>` on every request, one retry with a fresh token after a 401.
+   * Returns the function that ejects them.
+   */
+  attach(target: TokenCacheAttachTarget, options: AttachTokenCacheOptions): () => void {
+    return attachTokenCache(target, this, options);
   }
 
   // ---------------------------------------------------------------- observing

@@ -1,0 +1,89 @@
+/**
+ * A real protected API on loopback for the interceptor tests: accepts only unrevoked tokens the mock IdP
+ * issued (`idp.verify`), answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` otherwise, and
+ * records every request it saw (method, URL, headers, body, token) to assert on.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MockIdp } from './mock-idp.js';
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The bearer token sent, if any. */
+  token?: string;
+  accepted: boolean;
+}
+
+export interface ResourceServer {
+  url: string;
+  readonly requests: SeenRequest[];
+  /** Tokens rejected from now on. */
+  readonly revoked: Set<string>;
+  /** Revokes every token seen so far (the IdP rotated its keys, say). */
+  revokeAllSeen(): void;
+  /** Rejects every token while true. */
+  rejectAll: boolean;
+  /** Status of the reply to a rejected token. Default 401; 403 tests the `WWW-Authenticate`-only path. */
+  rejectStatus: number;
+  /** Awaited before each reply is written: lets a test hold replies (a barrier, a late 401). */
+  beforeReply?: (seen: SeenRequest) => Promise<void> | void;
+  close(): Promise<void>;
+}
+
+export async function startResourceServer(idp: MockIdp): Promise<ResourceServer> {
+  const requests: SeenRequest[] = [];
+  const revoked = new Set<string>();
+  const rs: ResourceServer = {
+    url: '',
+    requests,
+    revoked,
+    revokeAllSeen() {
+      for (const r of requests) if (r.token) revoked.add(r.token);
+    },
+    rejectAll: false,
+    rejectStatus: 401,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
+    const seen: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      ...(token !== undefined && { token }),
+      accepted: false,
+    };
+    requests.push(seen);
+    // Held replies are judged when released: a token revoked meanwhile gets a late 401.
+    await rs.beforeReply?.(seen);
+    let claims: Record<string, unknown> | undefined;
+    if (token !== undefined && !rs.rejectAll && !revoked.has(token)) {
+      claims = await idp.verify(token).catch(() => undefined);
+    }
+    seen.accepted = claims !== undefined;
+    if (claims === undefined) {
+      // RFC 6750 §3.1: no credentials -> a bare challenge; a bad token -> invalid_token.
+      res.writeHead(token === undefined ? 401 : rs.rejectStatus, {
+        'content-type': 'application/json',
+        'www-authenticate': token === undefined ? 'Bearer realm="test"' : 'Bearer realm="test", error="invalid_token"',
+      });
+      res.end(JSON.stringify({ error: token === undefined ? 'unauthorized' : 'invalid_token' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok: true, method: seen.method, url: seen.url, body: seen.body, sub: claims.sub, scope: claims.scope, aud: claims.aud }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  rs.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return rs;
+}
