@@ -1,0 +1,332 @@
+/**
+ * RedisTokenStore against a real Redis, with several caches ("instances") in one process. The
+ * multi-process suite (redis-multi-process.e2e-spec.ts) checks the same promises across real processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { TokenCache, tokenFunction, type StoredToken, type TokenStoreEvent } from 'nestjs-token-cache/core';
+import { RedisTokenStore, type RedisTokenStoreOptions } from 'nestjs-token-cache/redis';
+import { PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
+
+const hasRedis = await testRedisAvailable('RedisTokenStore e2e');
+
+/** A token source that counts its calls and hands out distinct tokens. */
+function countingSource(options: { delayMs?: number; expiresIn?: number } = {}) {
+  const state = { calls: 0, issued: [] as string[] };
+  const source = tokenFunction(async () => {
+    state.calls++;
+    const accessToken = `tok-${state.calls}-${randomBytes(6).toString('hex')}`;
+    state.issued.push(accessToken);
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    return { accessToken, expiresIn: options.expiresIn ?? 3600 };
+  });
+  return { source, state };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}
+
+describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)', () => {
+  let admin: Redis;
+  const closers: (() => Promise<unknown>)[] = [];
+
+  beforeAll(() => {
+    admin = new Redis(TEST_REDIS_URL);
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  /** A store and a cache over it, both closed after the test. */
+  function instance(source: ReturnType<typeof tokenFunction>, storeOptions: RedisTokenStoreOptions, cacheOptions: object = {}) {
+    const store = new RedisTokenStore({ url: TEST_REDIS_URL, ...storeOptions });
+    const cache = new TokenCache({ sources: { api: source }, store, ...cacheOptions });
+    closers.push(() => cache.close());
+    return { store, cache };
+  }
+
+  it('shares one token between instances: the second reads it through, fetching nothing', async () => {
+    const keyPrefix = uniquePrefix('share');
+    const { source, state } = countingSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const token = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(token);
+    expect(state.calls).toBe(1);
+    expect(b.store.peek('api')?.accessToken).toBe(token);
+    expect(a.store.type).toBe('redis');
+    expect(a.store.reachable).toBe(true);
+  });
+
+  it('runs one fetch for concurrent callers of a cold key on several instances', async () => {
+    const keyPrefix = uniquePrefix('flight');
+    const { source, state } = countingSource({ delayMs: 100 });
+    const instances = [0, 1, 2].map(() => instance(source, { keyPrefix }));
+    const tokens = await Promise.all(instances.flatMap(({ cache }) => Array.from({ length: 30 }, () => cache.getToken('api', { subject: 'u1' }))));
+    expect(state.calls).toBe(1);
+    expect(new Set(tokens).size).toBe(1);
+    // A different key is a different token and a different fetch.
+    const other = await instances[1]!.cache.getToken('api', { subject: 'u2' });
+    expect(other).not.toBe(tokens[0]);
+    expect(state.calls).toBe(2);
+  });
+
+  it('writes only keys under keyPrefix, expiring with the token (PEXPIREAT), and no token in any key', async () => {
+    const keyPrefix = uniquePrefix('keys');
+    const { source } = countingSource({ expiresIn: 600 });
+    const { cache } = instance(source, { keyPrefix });
+    const cached = await cache.getCachedToken('api', { subject: 'alice', scopes: ['read'] });
+    const keys = await admin.keys(`${keyPrefix}*`);
+    expect(keys).toEqual([`${keyPrefix}token:api|sub=alice|scope=read`]);
+    for (const key of keys) expect(key).not.toContain(cached.accessToken);
+    expect(await admin.pexpiretime(keys[0]!)).toBe(cached.expiresAt.getTime());
+    const pttl = await admin.pttl(keys[0]!);
+    expect(pttl).toBeGreaterThan(590_000);
+    expect(pttl).toBeLessThanOrEqual(600_000);
+    // The lock is gone once the token is stored.
+    expect(await admin.exists(`${keyPrefix}lock:api|sub=alice|scope=read`)).toBe(0);
+  });
+
+  it('with encryptionKey: the Redis value is not the token; a wrong key reads as a miss (its own fetch), not a crash', async () => {
+    const keyPrefix = uniquePrefix('enc');
+    const key = randomBytes(32);
+    const { source, state } = countingSource();
+    const a = instance(source, { keyPrefix, encryptionKey: key.toString('base64') });
+    const b = instance(source, { keyPrefix, encryptionKey: key.toString('hex') });
+    const token = await a.cache.getToken('api');
+    const raw = await admin.get(`${keyPrefix}token:api`);
+    expect(raw).toBeTruthy();
+    expect(raw).not.toContain(token);
+    expect(raw).not.toContain('"accessToken"');
+    expect(await b.cache.getToken('api')).toBe(token); // same key, other encoding: shared
+    expect(state.calls).toBe(1);
+
+    const wrong = instance(source, { keyPrefix, encryptionKey: randomBytes(32) });
+    const plain = instance(source, { keyPrefix });
+    expect(await wrong.store.get('api')).toBeUndefined();
+    expect(await plain.store.get('api')).toBeUndefined();
+    const own = await wrong.cache.getToken('api');
+    expect(own).not.toBe(token);
+    expect(state.calls).toBe(2);
+  });
+
+  it('invalidation by one instance reaches the others within a second; they then use the new token', async () => {
+    const keyPrefix = uniquePrefix('inval');
+    const { source, state } = countingSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const c = instance(source, { keyPrefix });
+    const old = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(old);
+    expect(await c.cache.getToken('api')).toBe(old);
+    const events: TokenStoreEvent[] = [];
+    b.store.subscribe((e) => events.push(e));
+
+    expect(await a.cache.invalidate('api', undefined, old)).toBe(true);
+    const took = await until(() => b.store.peek('api') === undefined && c.store.peek('api') === undefined, 1_000);
+    expect(took).toBeLessThan(1_000);
+    expect(events).toContainEqual({ type: 'remote-invalidated', key: 'api' });
+
+    const fresh = await b.cache.getToken('api');
+    expect(fresh).not.toBe(old);
+    expect(await c.cache.getToken('api')).toBe(fresh);
+    expect(await a.cache.getToken('api')).toBe(fresh);
+    expect(state.calls).toBe(2);
+  });
+
+  it('a late compare-and-invalidate of an old token never removes the newer one, here or in other instances', async () => {
+    const keyPrefix = uniquePrefix('cas');
+    const { source, state } = countingSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const old = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(old);
+    const newer = await b.cache.refresh('api');
+    expect(newer).not.toBe(old);
+    // A's memory tier is brought up to date by B's pub/sub message.
+    await until(() => a.store.peek('api')?.accessToken === newer, 1_000);
+
+    expect(await a.cache.invalidate('api', undefined, old)).toBe(false);
+    expect(await b.cache.invalidate('api', undefined, old)).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.store.peek('api')?.accessToken).toBe(newer);
+    expect(b.store.peek('api')?.accessToken).toBe(newer);
+    expect(await admin.exists(`${keyPrefix}token:api`)).toBe(1);
+    expect(await a.cache.getToken('api')).toBe(newer);
+    expect(state.calls).toBe(2);
+  });
+
+  it('a dead lock holder blocks the others no longer than lockTtlMs', async () => {
+    const keyPrefix = uniquePrefix('dead');
+    const { source, state } = countingSource();
+    const { cache } = instance(source, { keyPrefix, lockTtlMs: 400 });
+    // An instance that took the lock and died: nobody will release it or publish.
+    await admin.set(`${keyPrefix}lock:api`, 'dead-holder', 'PX', 400);
+    const started = Date.now();
+    const token = await cache.getToken('api');
+    const waited = Date.now() - started;
+    expect(token).toBe(state.issued[0]);
+    expect(state.calls).toBe(1);
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(1_500);
+  });
+
+  it('only the holder releases the lock: a holder whose lock expired leaves the next holder’s lock alone', async () => {
+    const keyPrefix = uniquePrefix('owner');
+    const { source, state } = countingSource({ delayMs: 500 });
+    const a = instance(source, { keyPrefix, lockTtlMs: 150 });
+    const b = instance(source, { keyPrefix, lockTtlMs: 5_000 });
+    const first = a.cache.getToken('api');
+    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 1);
+    // A's lock expires during its slow fetch; B then takes a lock of its own.
+    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 0);
+    const second = b.cache.getToken('api');
+    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 1);
+    const bLock = await admin.get(`${keyPrefix}lock:api`);
+    await first;
+    // A is done and stored its token, but B's lock is still B's.
+    expect(await admin.get(`${keyPrefix}lock:api`)).toBe(bLock);
+    await second;
+    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(0);
+    expect(state.calls).toBe(2);
+  });
+
+  it('a failed fetch releases the lock at once, and the waiting instance fetches without waiting out the TTL', async () => {
+    const keyPrefix = uniquePrefix('fail');
+    let calls = 0;
+    const flaky = tokenFunction(async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 100));
+      if (calls === 1) throw new Error('idp down');
+      return { accessToken: `ok-${randomBytes(4).toString('hex')}`, expiresIn: 3600 };
+    });
+    const a = instance(flaky, { keyPrefix, lockTtlMs: 10_000 });
+    const b = instance(flaky, { keyPrefix, lockTtlMs: 10_000 });
+    const started = Date.now();
+    const results = await Promise.allSettled([a.cache.getToken('api'), new Promise((r) => setTimeout(r, 20)).then(() => b.cache.getToken('api'))]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(calls).toBe(2);
+  });
+
+  it('a warm getToken sends no Redis command', async () => {
+    const keyPrefix = uniquePrefix('warm');
+    const { source } = countingSource();
+    const { cache } = instance(source, { keyPrefix });
+    await cache.getToken('api');
+    await new Promise((r) => setTimeout(r, 50));
+    let commands = 0;
+    const channel = tracingChannel('ioredis:command');
+    const handlers = { start: () => void commands++, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+    channel.subscribe(handlers);
+    try {
+      for (let i = 0; i < 5_000; i++) await cache.getToken('api');
+      // The hook sees commands: prove it with one.
+      expect(commands).toBe(0);
+      await admin.ping();
+      expect(commands).toBe(1);
+    } finally {
+      channel.unsubscribe(handlers);
+    }
+  });
+
+  it('emits evicted for LRU evictions of its bounded memory tier', async () => {
+    const keyPrefix = uniquePrefix('evict');
+    const { source } = countingSource();
+    const { cache, store } = instance(source, { keyPrefix, maxEntries: 2 });
+    const events: string[] = [];
+    cache.events$.subscribe((e) => events.push(e.type));
+    await cache.getToken('api', { subject: '1' });
+    await cache.getToken('api', { subject: '2' });
+    await cache.getToken('api', { subject: '3' });
+    expect(store.size).toBe(2);
+    expect(cache.stats().evictions).toBe(1);
+    expect(events.filter((t) => t === 'evicted')).toHaveLength(1);
+    // Evicted from memory, still in Redis: read back through without a fetch.
+    expect((await store.get('api|sub=1'))?.source).toBe('api');
+  });
+
+  it('close(): a client passed in stays open; the store’s own connections close, leaving no handles', async () => {
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const client = new Redis(TEST_REDIS_URL);
+    const shared = new RedisTokenStore({ client, keyPrefix: uniquePrefix('close') });
+    await until(() => shared.reachable);
+    await shared.close();
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+    expect(shared.reachable).toBe(false);
+    await client.quit();
+
+    // Sockets of earlier tests may still be closing: start from a settled count.
+    let before = sockets();
+    await until(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = sockets();
+      const settled = now === before;
+      before = now;
+      return settled;
+    });
+    const own = new RedisTokenStore({ url: TEST_REDIS_URL, keyPrefix: uniquePrefix('close') });
+    await until(() => own.reachable);
+    expect(sockets()).toBeGreaterThanOrEqual(before + 2);
+    await own.close();
+    await until(() => sockets() <= before, 2_000);
+  });
+
+  it('works with a client passed in (and its own duplicate subscriber)', async () => {
+    const keyPrefix = uniquePrefix('client');
+    const client = new Redis(TEST_REDIS_URL);
+    closers.push(() => client.quit());
+    const { source, state } = countingSource();
+    const storeA = new RedisTokenStore({ client, keyPrefix });
+    const a = new TokenCache({ sources: { api: source }, store: storeA });
+    closers.push(() => a.close());
+    const b = instance(source, { keyPrefix });
+    const token = await a.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(token);
+    await b.cache.invalidate('api', undefined, token);
+    await until(() => storeA.peek('api') === undefined, 1_000);
+    expect(state.calls).toBe(1);
+  });
+
+  it('Redis down: no call fails, reachable is false; it reconnects by itself and shares again', async () => {
+    const server = await PrivateRedisServer.start();
+    closers.push(() => server.stop());
+    const keyPrefix = uniquePrefix('down');
+    const { source, state } = countingSource();
+    const a = instance(source, { url: server.url, keyPrefix });
+    const b = instance(source, { url: server.url, keyPrefix });
+    const warm = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(warm);
+    expect(state.calls).toBe(1);
+
+    await server.stop();
+    await until(() => !a.store.reachable && !b.store.reachable);
+    const started = Date.now();
+    expect(await a.cache.getToken('api')).toBe(warm); // memory tier
+    const coldA = await a.cache.getToken('api', { subject: 'cold' }); // local fetch
+    const coldB = await b.cache.getToken('api', { subject: 'cold' });
+    expect(coldA).not.toBe(coldB); // each on its own while Redis is away
+    expect(await a.cache.invalidate('api', undefined, warm)).toBe(true);
+    await a.store.set('x', { ...a.store.peek('api|sub=cold')! } as StoredToken);
+    expect(Date.now() - started).toBeLessThan(1_000); // nothing waited on Redis
+    expect(state.calls).toBe(3);
+
+    expect(await server.startProcess()).toBe(true);
+    await until(() => a.store.reachable && b.store.reachable, 10_000);
+    const [x, y] = await Promise.all([a.cache.getToken('api', { subject: 'after' }), b.cache.getToken('api', { subject: 'after' })]);
+    expect(x).toBe(y);
+    expect(state.calls).toBe(4);
+  });
+});
