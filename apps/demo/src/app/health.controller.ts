@@ -1,0 +1,18 @@
+/** `/health`: terminus with the token cache's indicator. */
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { TokenCacheHealthIndicator } from './fallbacks.js';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly tokenCache: TokenCacheHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.tokenCache.isHealthy('token-cache')]);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * `createDemo()`: starts the whole demo (IdP, resource API, token-file sidecar, the Nest app) and returns
+ * its URLs and a `close()`. Used by main.ts, the load script and the end-to-end tests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { TokenStore } from 'nestjs-token-cache';
+import type { DemoContext } from './app/demo-context.js';
+import { DemoModule } from './app/demo.module.js';
+import { DEMO_API_USERS, DEMO_CLIENTS, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './demo.config.js';
+import { DemoIdp } from './world/demo-idp.js';
+import { ResourceApi } from './world/resource-api.js';
+import { TokenFileWriter } from './world/token-file-writer.js';
+
+export interface Demo {
+  app: INestApplication;
+  /** The demo app (dashboard at `/`). */
+  url: string;
+  idpUrl: string;
+  apiUrl: string;
+  tokenDir: string;
+  adminKey: string;
+  options: ResolvedDemoOptions;
+  /** Present when this instance started them (not when reusing another instance's via DEMO_IDP_URL/DEMO_API_URL). */
+  idp?: DemoIdp;
+  api?: ResourceApi;
+  writer: TokenFileWriter;
+  /** Stops the app, then the API and IdP it started, and removes its temporary token directory. */
+  close(): Promise<void>;
+}
+
+export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
+  const options = resolveDemoOptions(input);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    let idp: DemoIdp | undefined;
+    let api: ResourceApi | undefined;
+    if (options.idpUrl === undefined) {
+      idp = await DemoIdp.start({
+        port: options.idpPort,
+        host: options.host,
+        ttlSeconds: options.ttlSeconds,
+        clients: Object.fromEntries(
+          Object.values(DEMO_CLIENTS).map((c) => [c.clientId, { secret: c.clientSecret, ...('audience' in c && { audience: c.audience }) }]),
+        ),
+        apiUsers: DEMO_API_USERS,
+      });
+      cleanups.push(() => idp!.close());
+      api = await ResourceApi.start({ port: options.apiPort, host: options.host, idp });
+      cleanups.push(() => api!.close());
+    }
+    const idpUrl = options.idpUrl ?? idp!.url;
+    const apiUrl = options.apiUrl ?? api!.url;
+
+    const tokenDir = options.tokenDir ?? (await mkdtemp(join(tmpdir(), 'token-cache-demo-')));
+    if (options.tokenDir === undefined) cleanups.push(() => rm(tokenDir, { recursive: true, force: true }));
+    const writer = new TokenFileWriter(tokenDir, `${idpUrl}/token`);
+    // After the app closed (no more scheduled rotations), a rotation still in flight finishes before the directory goes.
+    cleanups.push(() => writer.settled());
+    // The files exist before the fileToken sources start watching them.
+    await writer.rotate();
+
+    const ctx: DemoContext = {
+      options,
+      idpUrl,
+      tokenUrl: `${idpUrl}/token`,
+      apiUrl,
+      writer,
+      musicRefreshToken: await seedMusicRefreshToken(idpUrl),
+      counters: { musicRefreshTokenRotations: 0, revocations: 0 },
+    };
+    const app = await NestFactory.create(DemoModule.register(ctx, await createStore(options)), {
+      logger: options.logger ? ['log', 'warn', 'error'] : false,
+    });
+    cleanups.push(() => app.close());
+    await app.listen(options.port, options.host);
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    return {
+      app,
+      url: `http://${options.host}:${port}`,
+      idpUrl,
+      apiUrl,
+      tokenDir,
+      adminKey: options.adminKey,
+      options,
+      idp,
+      api,
+      writer,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The music app's first refresh token, as its one-time authorization-code login would leave it. */
+async function seedMusicRefreshToken(idpUrl: string): Promise<string> {
+  const res = await fetch(`${idpUrl}/demo/refresh-tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: DEMO_CLIENTS.music.clientId, client_secret: DEMO_CLIENTS.music.clientSecret, subject: DEMO_CLIENTS.music.subject }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  if (!res.ok) throw new Error(`the IdP at ${idpUrl} refused to seed a refresh token (${res.status}); is it a token-cache demo IdP?`);
+  return ((await res.json()) as { refresh_token: string }).refresh_token;
+}
+
+async function createStore(options: ResolvedDemoOptions): Promise<TokenStore | undefined> {
+  if (options.redisUrl === undefined) return undefined;
+  throw new Error('REDIS_URL is set but RedisTokenStore is not available yet');
+}

@@ -1,0 +1,50 @@
+/** `npm start`: the whole demo on loopback, until Ctrl+C. */
+import 'reflect-metadata';
+import { demoOptionsFromEnv } from './demo.config.js';
+import { createDemo } from './demo.js';
+
+const demo = await createDemo(demoOptionsFromEnv());
+const started = demo.idp ? '' : ' (reused, DEMO_IDP_URL / DEMO_API_URL)';
+const lines = [
+  '',
+  '  nestjs-token-cache demo',
+  '',
+  `  Dashboard          ${demo.url}/`,
+  `  Scenarios          ${demo.url}/scenarios`,
+  `  Health             ${demo.url}/health`,
+  `  Admin status       ${demo.url}/token-cache/status   (header x-admin-key: ${demo.adminKey})`,
+  `  Identity provider  ${demo.idpUrl}/.well-known/openid-configuration${started}`,
+  `  Resource API       ${demo.apiUrl}${started}`,
+  `  Token files        ${demo.tokenDir}`,
+  `  Token store        ${demo.options.redisUrl ? `Redis ${new URL(demo.options.redisUrl).host}` : 'memory'}`,
+  `  Token lifetime     ${demo.options.ttlSeconds} s`,
+  '',
+  `  Try: curl ${demo.url}/trading/alice-scalper/accounts`,
+  '  Ctrl+C stops everything.',
+  '',
+];
+console.log(lines.join('\n'));
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n  ${signal}: stopping the demo...`);
+  // Whatever hangs past 10 s is not worth waiting for.
+  setTimeout(() => {
+    console.error('  shutdown took too long; exiting');
+    process.exit(1);
+  }, 10_000).unref();
+  demo.close().then(
+    () => {
+      console.log('  stopped.');
+      process.exitCode = 0;
+    },
+    (error: Error) => {
+      console.error(`  shutdown failed: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
