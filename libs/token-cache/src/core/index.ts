@@ -28,6 +28,16 @@ export { TokenStore, type SharedFetchOptions, type StoredToken, type TokenStoreE
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './memory-token-store.js';
 export type { TokenFetchContext, TokenSource } from './sources/token-source.interface.js';
 export { tokenFunction, type TokenFunction, type TokenFunctionOptions } from './sources/token-function.source.js';
+export { clientCredentials, type ClientCredentialsOptions } from './sources/client-credentials.source.js';
+export { refreshTokenGrant, type RefreshTokenGrantOptions } from './sources/refresh-token.source.js';
+export { fileToken, type FileTokenOptions } from './sources/file-token.source.js';
+export {
+  parseRetryAfter,
+  type OAuthAuthMethod,
+  type OAuthClientOptions,
+  type PrivateKeyMaterial,
+  type PrivateKeyWithId,
+} from './sources/oauth-grant.js';
 export { cacheKey, normalizeScopes } from './cache-key.js';
 export { backoffDelay } from './backoff.js';
 export { TOKEN_CACHE_METER_NAME, TOKEN_CACHE_METRICS, type TokenFetchOutcome } from './token-cache.metrics.js';

@@ -1,0 +1,37 @@
+/**
+ * Messages of the built-in OAuth and file sources. Like token-cache.messages.ts they take only names,
+ * paths, statuses and OAuth error codes; a server's `error_description` is redacted before it gets here.
+ */
+export const sourceMessages = {
+  httpError: (source: string, status: number, oauthError: string | undefined, description: string | undefined) =>
+    `Fetching a token for source "${source}" failed: the token endpoint answered HTTP ${status}` +
+    (oauthError ? ` with error "${oauthError}"` : '') +
+    (description ? ` (${description})` : '') +
+    hintFor(status, oauthError),
+  network: (source: string, detail: string) =>
+    `Fetching a token for source "${source}" failed: the token endpoint could not be reached (${detail}). Check "tokenUrl" and the network.`,
+  aborted: (source: string) => `Fetching a token for source "${source}" was aborted (timeout or shutdown) before the token endpoint answered.`,
+  truncated: () => `the reply ended before its body was complete (truncated)`,
+  clientLibrary: (source: string, detail: string) =>
+    `Fetching a token for source "${source}" failed before a reply was read: ${detail}`,
+  rotationCallbackFailed: (source: string, detail: string) =>
+    `Source "${source}": "onRefreshTokenRotated" failed (${detail}). The new refresh token is still used by this process, ` +
+    'but it was not persisted: a restart will start from the old, now spent, refresh token.',
+  fileMissing: (source: string, path: string) =>
+    `Reading the token file for source "${source}" failed: "${path}" does not exist (yet). Check "fileToken.path" and that the sidecar writing it runs.`,
+  fileEmpty: (source: string, path: string) =>
+    `Reading the token file for source "${source}" failed: "${path}" is empty. The sidecar writing it may not have finished.`,
+  fileUnreadable: (source: string, path: string, code: string) =>
+    `Reading the token file for source "${source}" failed: "${path}" could not be read (${code}).`,
+  fileNotJson: (path: string) => `"${path}" is not JSON (fileToken format "json")`,
+  fileNoField: (path: string, field: string) => `"${path}" has no non-empty string field "${field}"`,
+  fileBadExpiry: (path: string, field: string) => `"${path}" has a "${field}" that is not a date, epoch seconds or epoch milliseconds`,
+} as const;
+
+function hintFor(status: number, oauthError: string | undefined): string {
+  if (oauthError === 'invalid_client' || status === 401) return '. Check "clientId", the client secret or key, and "authMethod".';
+  if (oauthError === 'invalid_grant') return '. The grant (refresh token) was rejected: it is expired, revoked or already spent; get a new one.';
+  if (oauthError === 'invalid_scope') return '. Check the requested scopes.';
+  if (status === 429 || status >= 500) return '. Will retry with backoff.';
+  return '.';
+}
