@@ -1,0 +1,83 @@
+/**
+ * A terminus 12 health indicator for the token cache. It only reads what the cache already knows (source
+ * states, stats, the store's reachability): a health probe never calls a token endpoint.
+ */
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { UnknownTokenSourceError, type TokenSourceState } from '../core/index.js';
+import { describeError } from '../core/token-cache.errors.js';
+import { messages } from '../core/token-cache.messages.js';
+import { TokenCacheService } from '../nest/token-cache.service.js';
+
+export interface TokenCacheHealthOptions {
+  /**
+   * The sources that decide the status (and are shown). Default: every configured source is shown, and
+   * any source that has been used decides.
+   */
+  sources?: string[];
+}
+
+/** One source in the health details. `lastError` never holds a token or a secret. */
+export interface TokenCacheSourceHealth {
+  state: TokenSourceState;
+  expiresInMs?: number;
+  consecutiveFailures: number;
+  lastError?: { name: string; message: string; at?: Date };
+}
+
+/** The details of the indicator's key (besides `status`). */
+export interface TokenCacheHealthDetails {
+  [detail: string]: unknown;
+  size: number;
+  hitRate: number;
+  store: { type: string; reachable: boolean };
+  sources: Record<string, TokenCacheSourceHealth>;
+}
+
+@Injectable()
+export class TokenCacheHealthIndicator {
+  constructor(
+    private readonly healthIndicatorService: HealthIndicatorService,
+    private readonly cache: TokenCacheService,
+  ) {}
+
+  /**
+   * Up unless a listed source (without `sources`: any used source) is `failing`, i.e. its last fetch failed
+   * and it has no usable token. A source whose refresh failed while its token is still usable stays up.
+   * Never throws: a problem reading the cache is reported as down.
+   */
+  async isHealthy<const Key extends string = 'token-cache'>(
+    key: Key = 'token-cache' as Key,
+    options: TokenCacheHealthOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const indicator = this.healthIndicatorService.check(key);
+    try {
+      const listed = options?.sources;
+      const names = listed ?? this.cache.sourceNames();
+      const configured = new Set(this.cache.sourceNames());
+      const sources: Record<string, TokenCacheSourceHealth> = {};
+      let up = true;
+      for (const name of names) {
+        if (!configured.has(name)) {
+          // A health check naming a source that does not exist is a misconfiguration worth failing on.
+          sources[name] = { state: 'failing', consecutiveFailures: 0, lastError: describeError(new UnknownTokenSourceError(name, messages.unknownSource(name, [...configured]))) };
+          up = false;
+          continue;
+        }
+        const status = this.cache.sourceStatus(name);
+        sources[name] = status;
+        if (status.state === 'failing' && (listed !== undefined || this.cache.isSourceUsed(name))) up = false;
+      }
+      const stats = this.cache.stats();
+      const details: TokenCacheHealthDetails = {
+        size: stats.size,
+        hitRate: stats.hitRate,
+        store: { type: this.cache.store.type, reachable: this.cache.store.reachable },
+        sources,
+      };
+      return up ? indicator.up(details) : indicator.down(details);
+    } catch (error) {
+      return indicator.down({ error: describeError(error) });
+    }
+  }
+}

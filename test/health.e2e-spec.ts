@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryTokenStore, TokenCacheModule, TokenCacheService, TokenFetchError } from 'nestjs-token-cache';
+import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
+import { FakeClock, flush } from '../libs/token-cache/src/core/testing/fake-clock.js';
+import { bootObservedApp, switchableSource, type ObservedApp } from './support/observed-app.js';
+
+let running: ObservedApp | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+/** A store that pretends to be a remote one whose backend went away. */
+class FlakyRemoteStore extends MemoryTokenStore {
+  override readonly type = 'remote-test';
+  override reachable = true;
+}
+
+describe('TokenCacheHealthIndicator over HTTP (/health)', () => {
+  it('is up with every source unused, reports stats and the store, and never fetches a token', async () => {
+    const api = switchableSource();
+    const other = switchableSource();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api, other }, clock: new FakeClock() }));
+    const res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      status: 'ok',
+      info: {
+        'token-cache': {
+          status: 'up',
+          size: 0,
+          hitRate: 0,
+          store: { type: 'memory', reachable: true },
+          sources: { api: { state: 'unused', consecutiveFailures: 0 }, other: { state: 'unused', consecutiveFailures: 0 } },
+        },
+      },
+      error: {},
+      details: expect.any(Object),
+    });
+    expect(api.calls + other.calls).toBe(0);
+  });
+
+  it('stays up while a refresh fails but the token is usable, and is 503 with the failing source once it is not', async () => {
+    const clock = new FakeClock();
+    const api = switchableSource();
+    const other = switchableSource();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api, other }, clock, random: () => 0.5 }));
+    const cache = running.app.get(TokenCacheService);
+
+    await cache.getToken('api');
+    await cache.getToken('api');
+    let res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache']).toMatchObject({
+      status: 'up',
+      size: 1,
+      hitRate: 0.5,
+      sources: { api: { state: 'valid', expiresInMs: 600_000, consecutiveFailures: 0 }, other: { state: 'unused' } },
+    });
+
+    // Into the refresh window (half of a 600 s lifetime): the background refresh fails, the token still serves.
+    api.failWith = new TokenFetchError('The identity provider answered HTTP 503', { status: 503 });
+    clock.advance(400_000);
+    await expect(cache.getToken('api')).resolves.toBe('token-1');
+    await flush();
+    res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache'].sources.api).toMatchObject({
+      state: 'refresh-due',
+      expiresInMs: 200_000,
+      consecutiveFailures: 1,
+      lastError: { name: 'TokenFetchError', message: 'The identity provider answered HTTP 503' },
+    });
+
+    // Past expiry (minus the 30 s skew) and the fetch fails: down, with the source's details.
+    clock.advance(200_000);
+    await expect(cache.getToken('api')).rejects.toThrow(TokenFetchError);
+    const callsBefore = api.calls;
+    res = await running.get('/health');
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('error');
+    expect(res.body.error['token-cache']).toMatchObject({
+      status: 'down',
+      store: { type: 'memory', reachable: true },
+      sources: {
+        api: { state: 'failing', consecutiveFailures: 2, lastError: { name: 'TokenFetchError', message: 'The identity provider answered HTTP 503', at: expect.any(String) } },
+        other: { state: 'unused', consecutiveFailures: 0 },
+      },
+    });
+    expect(res.body.error['token-cache'].sources.api).not.toHaveProperty('expiresInMs');
+    // Only listed sources count: `other` alone is healthy even now.
+    res = await running.get('/health?sources=other');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.info['token-cache'].sources)).toEqual(['other']);
+    expect(api.calls).toBe(callsBefore); // health checks never fetch
+
+    // The IdP recovers: after the backoff the next call fetches and health is up again.
+    api.failWith = undefined;
+    clock.advance(60_000);
+    await expect(cache.getToken('api')).resolves.toMatch(/^token-/);
+    res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache'].sources.api).toMatchObject({ state: 'valid', consecutiveFailures: 0 });
+  });
+
+  it('counts an unused failing-free source as up, but a listed source that failed with no token as down', async () => {
+    const clock = new FakeClock();
+    const api = switchableSource();
+    const other = switchableSource();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api, other }, clock }));
+    const cache = running.app.get(TokenCacheService);
+    other.failWith = new TokenFetchError('invalid_client', { status: 401, oauthError: 'invalid_client', retryable: false });
+    await expect(cache.getToken('other')).rejects.toThrow();
+    await cache.getToken('api');
+    expect((await running.get('/health?sources=api')).status).toBe(200);
+    const down = await running.get('/health?sources=other');
+    expect(down.status).toBe(503);
+    expect(down.body.error['token-cache'].sources).toEqual({
+      other: { state: 'failing', consecutiveFailures: 1, lastError: { name: 'TokenFetchError', message: 'invalid_client', at: expect.any(String) } },
+    });
+    expect((await running.get('/health')).status).toBe(503);
+  });
+
+  it('reports store.reachable: false and stays up while the store works from memory', async () => {
+    const store = new FlakyRemoteStore();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api: switchableSource() }, store, clock: new FakeClock() }));
+    await running.app.get(TokenCacheService).getToken('api');
+    store.reachable = false;
+    const res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache'].store).toEqual({ type: 'remote-test', reachable: false });
+  });
+
+  it('isHealthy never throws: a listed source that is not configured reports down, and the key is the caller\'s', async () => {
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api: switchableSource() }, clock: new FakeClock() }));
+    const indicator = running.app.get(TokenCacheHealthIndicator);
+    const result = await indicator.isHealthy('tokens', { sources: ['api', 'nope'] });
+    expect(result).toEqual({
+      tokens: {
+        status: 'down',
+        size: 0,
+        hitRate: 0,
+        store: { type: 'memory', reachable: true },
+        sources: {
+          api: { state: 'unused', consecutiveFailures: 0 },
+          nope: { state: 'failing', consecutiveFailures: 0, lastError: { name: 'UnknownTokenSourceError', message: expect.stringContaining('"nope"') } },
+        },
+      },
+    });
+    expect(Object.keys(await indicator.isHealthy())).toEqual(['token-cache']);
+  });
+});
