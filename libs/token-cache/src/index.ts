@@ -2,6 +2,9 @@
 export * from './core/index.js';
 export { TokenCacheModule } from './nest/token-cache.module.js';
 export { TokenCacheService } from './nest/token-cache.service.js';
+export { getTokenClientToken } from './nest/token-client.constants.js';
+export { InjectTokenClient } from './nest/token-client.decorator.js';
+export type { TokenClientOptions } from './nest/token-client-options.interface.js';
 export { TOKEN_CACHE_CLEANUP_INTERVAL, TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.constants.js';
 export type {
   TokenCacheAdminOptions,

@@ -1,0 +1,9 @@
+/** Messages of `TokenCacheModule.forFeature`. No token or secret ever goes in here. */
+export const tokenClientMessages = {
+  noCache: (name: string) =>
+    `TokenCacheModule.forFeature({ name: "${name}" }) found no TokenCacheService. Import TokenCacheModule.forRoot() ` +
+    'or forRootAsync() once in the application (it is global by default; with isGlobal: false it must be ' +
+    'visible to the module that imports forFeature).',
+  badOptions: () =>
+    `Invalid token cache option "name": TokenCacheModule.forFeature() needs options like { name: 'billing', source: 'billing', baseURL: 'https://billing.example' }.`,
+} as const;
