@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { TokenCacheModuleExtras, TokenCacheModuleOptions } from './token-cache-module-options.interface.js';
 import { TOKEN_CACHE_MODULE_OPTIONS as OPTIONS_TOKEN } from './token-cache.constants.js';
 import { TokenCacheService } from './token-cache.service.js';
+import { createTokenCacheAdminController, resolveAdminOptions } from './token-cache-admin.controller.js';
 
 export const TOKEN_CACHE_ADMIN_OPTIONS = Symbol('TOKEN_CACHE_ADMIN_OPTIONS');
 
@@ -16,6 +17,10 @@ export const {
   .setExtras<TokenCacheModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal ?? true,
+    // Opt-in admin routes: the controller is made here because routes are fixed when the module is defined.
+    ...(resolveAdminOptions(extras.admin).enabled && {
+      controllers: [...(definition.controllers ?? []), createTokenCacheAdminController(extras.admin)],
+    }),
     // The service lives only in the forRoot/forRootAsync module, so a plain `imports: [TokenCacheModule]`
     // elsewhere adds nothing and every injection resolves to the one global instance.
     providers: [
