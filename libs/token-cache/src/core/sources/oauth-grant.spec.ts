@@ -1,0 +1,286 @@
+// How the OAuth sources classify token endpoint replies: every error class, against real HTTP servers.
+import type { ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
+import {
+  clientCredentials,
+  parseRetryAfter,
+  refreshTokenGrant,
+  TokenCache,
+  TokenFetchError,
+  TokenResponseError,
+  type TokenCacheEvent,
+} from 'nestjs-token-cache/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { json, startRawServer, type RawRequest, type RawServer } from '../../../../../test/support/raw-http-server.js';
+import { FakeClock, flush } from '../testing/fake-clock.js';
+
+const SECRET = 'cl:ient%2B+secret ✓';
+const REFRESH = 'rt-0123456789-secret';
+const ctx = (signal = new AbortController().signal) => ({ signal, clock: new FakeClock(Date.UTC(2026, 0, 1)) });
+
+type Reply = (res: ServerResponse, req: RawRequest) => void;
+let reply: Reply = (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer' });
+let server: RawServer;
+beforeAll(async () => (server = await startRawServer((res, req) => reply(res, req))));
+afterAll(() => server.close());
+
+const source = () => clientCredentials({ tokenUrl: server.url, clientId: 'c', clientSecret: SECRET });
+const fetchWith = async (r: Reply) => {
+  reply = r;
+  return source().fetchToken({ source: 'api' }, ctx());
+};
+const failWith = async (r: Reply) => {
+  const error = await fetchWith(r).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeDefined();
+  return error as Error;
+};
+
+describe('2xx replies that cannot be used are TokenResponseError', () => {
+  const cases: [string, Reply][] = [
+    ['an HTML page', (res) => (res.writeHead(200, { 'content-type': 'text/html' }), res.end('<html><body>Login</body></html>'))],
+    ['truncated JSON', (res) => json(res, 200, '{"access_token":"abc","expi')],
+    ['a body cut off before its content-length', (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+      res.write('{"access_token":"abc"');
+      setTimeout(() => res.destroy(), 10);
+    }],
+    ['an empty body', (res) => (res.writeHead(200, { 'content-type': 'application/json' }), res.end())],
+    ['a JSON array', (res) => json(res, 200, [{ access_token: 'x' }])],
+    ['no access_token', (res) => json(res, 200, { token_type: 'Bearer', expires_in: 60 })],
+    ['an empty access_token', (res) => json(res, 200, { access_token: '', token_type: 'Bearer' })],
+    ['a negative expires_in', (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: -5 })],
+    ['a non-numeric expires_in', (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: 'soon' })],
+    ['expires_in "3600abc" (openid-client would parseFloat it)', (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: '3600abc' })],
+    ['expires_in as an object', (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: { s: 1 } })],
+  ];
+  it.each(cases)('%s', async (_name, r) => {
+    const error = await failWith(r);
+    expect(error).toBeInstanceOf(TokenResponseError);
+    expect((error as TokenResponseError).source).toBe('api');
+    expect(error.message).toContain('"api"');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('accepts what the contract accepts though openid-client alone would not', async () => {
+    // A numeric string expires_in, no token_type, a lower-case type.
+    expect(await fetchWith((res) => json(res, 200, { access_token: 'a', expires_in: '3600' }))).toMatchObject({ accessToken: 'a', expiresIn: 3600 });
+    expect(await fetchWith((res) => json(res, 200, { access_token: 'b', token_type: 'bearer', scope: 'x y' }))).toMatchObject({
+      accessToken: 'b',
+      tokenType: 'bearer',
+      scope: 'x y',
+    });
+  });
+
+  it('never returns the refresh_token of a client_credentials reply', async () => {
+    const token = await fetchWith((res) => json(res, 200, { access_token: 'a', token_type: 'Bearer', refresh_token: 'rt' }));
+    expect(token).not.toHaveProperty('refreshToken');
+  });
+});
+
+describe('non-2xx replies are TokenFetchError with status, oauthError, retryable, retryAfterMs', () => {
+  it('429 with Retry-After in seconds: retryable, retryAfterMs', async () => {
+    const error = (await failWith((res) => json(res, 429, { error: 'slow_down' }, { 'retry-after': '7' }))) as TokenFetchError;
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect(error).toMatchObject({ status: 429, oauthError: 'slow_down', retryable: true, retryAfterMs: 7000 });
+  });
+
+  it('503 with Retry-After as an HTTP date, and an HTML body', async () => {
+    const at = new Date(Date.UTC(2026, 0, 1) + 12_000).toUTCString();
+    const error = (await failWith((res) => (res.writeHead(503, { 'content-type': 'text/html', 'retry-after': at }), res.end('<h1>down</h1>')))) as TokenFetchError;
+    expect(error).toMatchObject({ status: 503, oauthError: undefined, retryable: true, retryAfterMs: 12_000 });
+  });
+
+  it('502 with an HTML body: retryable, status kept', async () => {
+    const error = (await failWith((res) => (res.writeHead(502, { 'content-type': 'text/html' }), res.end('<h1>Bad gateway</h1>')))) as TokenFetchError;
+    expect(error).toMatchObject({ name: 'TokenFetchError', status: 502, retryable: true, retryAfterMs: undefined });
+  });
+
+  it('400 invalid_grant / invalid_request and 401 invalid_client are not retryable; a Retry-After on them is ignored', async () => {
+    for (const [status, code] of [
+      [400, 'invalid_grant'],
+      [400, 'invalid_request'],
+      [401, 'invalid_client'],
+    ] as const) {
+      const error = (await failWith((res) => json(res, status, { error: code, error_description: 'why' }, { 'retry-after': '5' }))) as TokenFetchError;
+      expect(error).toMatchObject({ status, oauthError: code, oauthErrorDescription: 'why', retryable: false, retryAfterMs: undefined });
+    }
+  });
+
+  it('a redirect is not followed: a non-retryable TokenFetchError', async () => {
+    const error = (await failWith((res) => (res.writeHead(302, { location: 'https://login.example/' }), res.end()))) as TokenFetchError;
+    expect(error).toMatchObject({ name: 'TokenFetchError', status: 302, retryable: false });
+  });
+
+  it('an error_description that echoes a secret is redacted', async () => {
+    const error = (await failWith((res) => json(res, 401, { error: 'invalid_client', error_description: `secret ${SECRET} is wrong` }))) as TokenFetchError;
+    expect(error.oauthErrorDescription).toBe('secret [redacted] is wrong');
+    expect(error.message).not.toContain(SECRET);
+  });
+});
+
+describe('no reply', () => {
+  it('a network error (nothing listening) is a retryable TokenFetchError without status', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const s = clientCredentials({ tokenUrl: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: SECRET });
+    const error = (await s.fetchToken({ source: 'api' }, ctx()).catch((e: unknown) => e)) as TokenFetchError;
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect(error).toMatchObject({ status: undefined, retryable: true });
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('a hanging endpoint is aborted by the signal, and the connection is closed', async () => {
+    reply = () => undefined;
+    const controller = new AbortController();
+    const pending = source().fetchToken({ source: 'api' }, ctx(controller.signal)).catch((e: unknown) => e);
+    await server.nextRequest();
+    const abandoned = server.nextAbandoned();
+    controller.abort();
+    const error = (await pending) as TokenFetchError;
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect(error.retryable).toBe(true);
+    await abandoned;
+  });
+
+  it('through the cache: a hanging endpoint times out on the cache clock (fetchTimeoutMs), is not cached, and backs off', async () => {
+    reply = () => undefined;
+    const clock = new FakeClock();
+    const cache = new TokenCache({ sources: { api: source() }, clock, fetchTimeoutMs: 5_000 });
+    const events: TokenCacheEvent[] = [];
+    cache.events$.subscribe((e) => events.push(e));
+    const arrived = server.nextRequest();
+    const pending = cache.getToken('api').catch((e: unknown) => e);
+    await arrived;
+    const abandoned = server.nextAbandoned();
+    clock.advance(4_999);
+    await flush();
+    expect(cache.stats().inFlight).toBe(1);
+    clock.advance(1);
+    const error = (await pending) as TokenFetchError;
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect(error.message).toContain('timed out after 5000 ms');
+    await abandoned; // the HTTP request itself was aborted, not just abandoned by the cache
+    expect(cache.entries()).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['fetch_failed']);
+    await cache.close();
+  });
+
+  it("the source's timeoutMs overrides the cache's fetchTimeoutMs", async () => {
+    reply = () => undefined;
+    const clock = new FakeClock();
+    const cache = new TokenCache({
+      sources: { api: clientCredentials({ tokenUrl: server.url, clientId: 'c', clientSecret: SECRET, timeoutMs: 300 }) },
+      clock,
+      fetchTimeoutMs: 60_000,
+    });
+    const arrived = server.nextRequest();
+    const pending = cache.getToken('api').catch((e: unknown) => e);
+    await arrived;
+    clock.advance(300);
+    expect(((await pending) as Error).message).toContain('timed out after 300 ms');
+    await cache.close();
+  });
+});
+
+describe('through the cache', () => {
+  afterEach(() => {
+    reply = (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer' });
+  });
+
+  it('a bad 200 reply is never cached; the next call after the backoff fetches again', async () => {
+    const clock = new FakeClock();
+    const cache = new TokenCache({ sources: { api: source() }, clock, random: () => 0.5 } as never);
+    reply = (res) => json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: -1 });
+    await expect(cache.getToken('api')).rejects.toBeInstanceOf(TokenResponseError);
+    expect(cache.entries()).toEqual([]);
+    reply = (res) => json(res, 200, { access_token: 'good', token_type: 'Bearer', expires_in: 60 });
+    clock.advance(1_000);
+    expect(await cache.getToken('api')).toBe('good');
+    await cache.close();
+  });
+
+  it('a 429 Retry-After longer than the backoff is honoured', async () => {
+    const clock = new FakeClock();
+    const cache = new TokenCache({ sources: { api: source() }, clock });
+    reply = (res) => json(res, 429, {}, { 'retry-after': '20' });
+    await expect(cache.getToken('api')).rejects.toMatchObject({ status: 429 });
+    reply = (res) => json(res, 200, { access_token: 'after', token_type: 'Bearer' });
+    const before = server.requests.length;
+    clock.advance(19_000);
+    await expect(cache.getToken('api')).rejects.toMatchObject({ status: 429 }); // still backing off: no request
+    expect(server.requests.length).toBe(before);
+    clock.advance(1_000);
+    expect(await cache.getToken('api')).toBe('after');
+    await cache.close();
+  });
+
+  it('no secret (client secret, refresh token, access token) in any error, event or log line', async () => {
+    const ACCESS = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig-access-token';
+    const lines: string[] = [];
+    const logger = { warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m), log: (m: string) => lines.push(m), debug: (m: string) => lines.push(m) };
+    const clock = new FakeClock();
+    const cache = new TokenCache({
+      sources: {
+        cc: source(),
+        rt: refreshTokenGrant({ tokenUrl: server.url, clientId: 'c', clientSecret: SECRET, refreshToken: REFRESH }),
+      },
+      clock,
+      logger,
+    });
+    const events: TokenCacheEvent[] = [];
+    cache.events$.subscribe((e) => events.push(e));
+    const errors: unknown[] = [];
+    // A careless server that echoes what it was sent: the Basic header, its decoded secret, the refresh token.
+    const echo = (req: RawRequest) => {
+      const basic = req.headers.authorization ?? '';
+      const password = decodeURIComponent(Buffer.from(basic.slice(6), 'base64').toString().split(':')[1]!.replace(/\+/g, '%20'));
+      return `${basic} ${password} ${req.body.get('refresh_token') ?? ''} ${ACCESS}`;
+    };
+    const replies: Reply[] = [
+      (res, req) => json(res, 401, { error: 'invalid_client', error_description: echo(req) }),
+      (res, req) => json(res, 400, { error: 'invalid_grant', error_description: echo(req) }),
+      (res, req) => (res.writeHead(500, { 'content-type': 'text/html' }), res.end(echo(req))),
+      (res, req) => (res.writeHead(200, { 'content-type': 'text/html' }), res.end(echo(req))),
+      (res) => json(res, 200, { access_token: ACCESS, expires_in: `${SECRET}` }),
+    ];
+    for (const r of replies) {
+      reply = r;
+      for (const name of ['cc', 'rt']) {
+        await cache.refresh(name).catch((e: unknown) => errors.push(e));
+        clock.advance(300_000);
+      }
+    }
+    expect(errors).toHaveLength(replies.length * 2);
+    const seen = [
+      ...errors.map((e) => `${(e as Error).message} ${JSON.stringify(e)} ${String((e as TokenFetchError).oauthErrorDescription)}`),
+      ...events.map((e) => JSON.stringify(e)),
+      ...lines,
+      JSON.stringify(cache.stats()),
+      JSON.stringify(cache.entries()),
+    ].join('\n');
+    for (const secret of [SECRET, REFRESH, ACCESS, Buffer.from(`c:${SECRET}`).toString('base64')]) expect(seen).not.toContain(secret);
+    expect(seen).toContain('invalid_client'); // the scan did see the messages
+    expect(server.requests.some((r) => r.body.get('refresh_token') === REFRESH)).toBe(true);
+    await cache.close();
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.UTC(2026, 0, 1);
+  it.each([
+    ['120', 120_000],
+    [' 0 ', 0],
+    [new Date(now + 30_000).toUTCString(), 30_000],
+    [new Date(now - 30_000).toUTCString(), 0],
+    ['99999', 300_000],
+  ])('%s -> %s ms', (value, ms) => expect(parseRetryAfter(value, now)).toBe(ms));
+  it.each([null, undefined, '', 'soon', '-5', '1.5'])('%s -> undefined', (value) => expect(parseRetryAfter(value, now)).toBeUndefined());
+});
