@@ -58,6 +58,9 @@ export class TokenCache {
   private readonly sources: Map<string, TokenSource>;
   /** Pre-encoded keys of parameterless requests: the hot path skips building them. */
   private readonly plainKeys = new Map<string, string>();
+  /** Per source: its parameterless key and counters, found with one lookup on the hot path. */
+  private readonly hot = new Map<string, { key: string; counters: TokenCacheCounters }>();
+  private readonly skew: number;
   private readonly inFlight = new Map<string, Promise<StoredToken>>();
   private readonly keyStates = new Map<string, KeyState>();
   private readonly sourceStates = new Map<string, SourceState>();
@@ -89,9 +92,13 @@ export class TokenCache {
     this.options = resolveTokenCacheOptions(options, this.clock);
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
+    this.skew = this.options.expirySkewMs;
     for (const name of this.sources.keys()) {
-      this.plainKeys.set(name, cacheKey(name));
-      this.sourceCounters.set(name, createCounters());
+      const key = cacheKey(name);
+      const counters = createCounters();
+      this.plainKeys.set(name, key);
+      this.sourceCounters.set(name, counters);
+      this.hot.set(name, { key, counters });
     }
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
       counters: this.sourceCounters,
@@ -108,29 +115,52 @@ export class TokenCache {
   // ---------------------------------------------------------------- reading
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
-  async getToken(source: string, params?: TokenParams): Promise<string> {
-    return (await this.getStored(source, params)).accessToken;
+  getToken(source: string, params?: TokenParams): Promise<string> {
+    // The hot path (a warm parameterless key) is written out here: no key building, no await.
+    if (params === undefined) {
+      const hot = this.hot.get(source);
+      if (hot !== undefined) {
+        const token = this.store.getSync(hot.key);
+        if (token !== undefined) {
+          const now = this.clock.now();
+          if (now < token.expiresAt - this.skew) {
+            this.counters.hits++;
+            hot.counters.hits++;
+            if (now >= this.refreshAt(token)) this.refreshAhead(hot.key, token);
+            return Promise.resolve(token.accessToken);
+          }
+        }
+      }
+    }
+    return this.getStored(source, params).then(accessTokenOf);
   }
 
-  /** The cached token with its type, expiry and scopes. */
+  /** The cached token with its type, expiry and scopes (a read-only object). */
   async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
-    return toCachedToken(await this.getStored(source, params));
+    return viewOf(await this.getStored(source, params));
   }
 
-  /** What is cached and still usable, or undefined. Never fetches, never counts as a hit. */
+  /** What is cached and still usable (a read-only object), or undefined. Never fetches, never counts as a hit. */
   peek(source: string, params?: TokenParams): CachedToken | undefined {
-    const token = this.store.peek(this.keyOf(source, params));
-    return token !== undefined && this.clock.now() < token.expiresAt - this.options.expirySkewMs ? toCachedToken(token) : undefined;
+    let token: StoredToken | undefined;
+    if (params === undefined) {
+      // Most source names are their own key; an entry found under the bare name whose source is that name
+      // can only be the parameterless entry (keys with parameters contain '|', which a name's key escapes).
+      token = this.store.peek(source);
+      if (token === undefined || token.source !== source) token = this.store.peek(this.keyOf(source, undefined));
+    } else {
+      token = this.store.peek(this.keyOf(source, params));
+    }
+    return token !== undefined && this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
   }
 
-  private getStored(source: string, params: TokenParams | undefined): Promise<StoredToken> | StoredToken {
+  private async getStored(source: string, params: TokenParams | undefined): Promise<StoredToken> {
     const key = this.keyOf(source, params);
     const token = this.store.getSync(key);
     if (token !== undefined) {
       const now = this.clock.now();
-      if (now < token.expiresAt - this.options.expirySkewMs) {
-        this.counters.hits++;
-        this.sourceCounters.get(source)!.hits++;
+      if (now < token.expiresAt - this.skew) {
+        this.count(source, 'hits');
         if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
         return token;
       }
@@ -498,6 +528,8 @@ export class TokenCache {
   private onFetchSucceeded(key: string, source: string): void {
     this.keyStates.delete(key);
     const state = this.sourceStateOf(source);
+    // Failures were logged at warn/error: say when they stop, so an operator sees the incident end.
+    if (state.consecutiveFailures > 0) this.options.logger?.log?.(`Token source "${source}" recovered after ${state.consecutiveFailures} failed fetch(es)`);
     state.consecutiveFailures = 0;
   }
 
@@ -582,11 +614,20 @@ function toRequest(source: string, params: TokenParams | undefined): TokenReques
   };
 }
 
-function toCachedToken(token: StoredToken): CachedToken {
-  return {
+const accessTokenOf = (token: StoredToken): string => token.accessToken;
+
+/** The `CachedToken` view of a stored token, made once per token and frozen, so reads allocate nothing. */
+const VIEW = Symbol('view');
+function viewOf(token: StoredToken): CachedToken {
+  const existing = (token as StoredToken & { [VIEW]?: CachedToken })[VIEW];
+  if (existing !== undefined) return existing;
+  const view: CachedToken = Object.freeze({
     accessToken: token.accessToken,
     tokenType: token.tokenType,
     expiresAt: new Date(token.expiresAt),
-    ...(token.scopes !== undefined && { scopes: [...token.scopes] }),
-  };
+    ...(token.scopes !== undefined && { scopes: Object.freeze([...token.scopes]) as string[] }),
+  });
+  // Not enumerable: never serialized or copied with the token (a shared store writes StoredToken as JSON).
+  Object.defineProperty(token, VIEW, { value: view });
+  return view;
 }
