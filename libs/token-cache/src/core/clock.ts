@@ -1,8 +1,37 @@
 import type { Clock } from './token-cache.types.js';
 
+// Captured at load, so that test frameworks that fake timers later can be detected (and never stall us).
+const nativeDateNow = Date.now;
+const nativeSetImmediate = setImmediate;
+/** Reads of the cached time allowed before the clock is read again, even within one turn. */
+const MAX_USES_PER_READ = 1024;
+let turnNow = 0;
+let turnUses = 0;
+let turnValid = false;
+const endTurn = () => {
+  turnValid = false;
+};
+
+/**
+ * The wall clock read at most once per event-loop turn (and every 1,024 reads): reading it costs more than a
+ * whole warm cache lookup on many VMs. Staleness is bounded by one turn, far below `expirySkewMs`. When
+ * `Date.now` has been replaced (fake timers in tests), it is read on every call.
+ */
+export function coarseNow(): number {
+  if (Date.now !== nativeDateNow) return Date.now();
+  if (turnValid && ++turnUses < MAX_USES_PER_READ) return turnNow;
+  turnNow = nativeDateNow();
+  turnUses = 0;
+  if (!turnValid) {
+    turnValid = true;
+    nativeSetImmediate(endTurn).unref();
+  }
+  return turnNow;
+}
+
 /** The real clock. Its timers are unref'd so that a pending fetch timeout never keeps a process alive. */
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: coarseNow,
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

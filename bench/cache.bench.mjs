@@ -1,0 +1,34 @@
+// Warm getToken and peek throughput against a raw lru-cache get (async wrapper for getToken, sync for peek).
+import { LRUCache } from 'lru-cache';
+import { TokenCache, tokenFunction } from 'nestjs-token-cache/core';
+import { compare, report } from './harness.mjs';
+
+const cache = new TokenCache({ sources: { api: tokenFunction(() => ({ accessToken: 'bench-token', expiresIn: 86_400 })) } });
+const params = { subject: 'user-42', scopes: ['read', 'write'] };
+await cache.getToken('api');
+await cache.getToken('api', params);
+
+const lru = new LRUCache({ max: 10_000 });
+lru.set('api', { accessToken: 'bench-token', expiresAt: Date.now() + 86_400_000 });
+const rawAsync = async () => lru.get('api');
+const rawSync = () => lru.get('api');
+
+let ok = true;
+console.log('Warm cache reads, medians of interleaved rounds (higher ratio is better):');
+ok = report('getToken(source) vs async lru.get', await compare({ subject: () => cache.getToken('api'), baseline: rawAsync, isAsync: true }), 0.5) && ok;
+ok = report('getToken(source, params) vs async lru.get', await compare({ subject: () => cache.getToken('api', params), baseline: rawAsync, isAsync: true }), 0.5) && ok;
+ok = report('peek(source) vs lru.get', await compare({ subject: () => cache.peek('api'), baseline: rawSync, ops: 1_000_000 }), 0.5) && ok;
+ok = report('peek(source, params) vs lru.get', await compare({ subject: () => cache.peek('api', params), baseline: rawSync, ops: 1_000_000 }), 0.5) && ok;
+
+// Memory: bytes per cached entry with 10,000 distinct keys.
+global.gc?.();
+const before = process.memoryUsage().heapUsed;
+const big = new TokenCache({ sources: { api: tokenFunction((r) => ({ accessToken: `token-for-${r.subject}-${'x'.repeat(800)}`, expiresIn: 3600 })) } });
+for (let i = 0; i < 10_000; i++) await big.getToken('api', { subject: `user-${i}` });
+global.gc?.();
+const perEntry = (process.memoryUsage().heapUsed - before) / 10_000;
+console.log(`memory: ~${Math.round(perEntry)} bytes per entry with 10,000 entries of ~850-byte tokens (size ${big.stats().size})`);
+
+await cache.close();
+await big.close();
+process.exitCode = ok ? 0 : 1;
