@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Packs nestjs-token-cache, installs the tarball into a fresh Nest 12 app OUTSIDE the repo, type-checks and runs it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d /tmp/token-cache-pack.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+cd "$root"
+npm run build:lib --silent
+tarball="$(npm pack -w nestjs-token-cache --pack-destination "$work" --silent | tail -n 1)"
+cd "$work"
+mkdir app && cd app
+cat > package.json <<JSON
+{
+  "name": "fresh-nest-app",
+  "private": true,
+  "type": "module",
+  "dependencies": {
+    "@nestjs/common": "12.5.1",
+    "@nestjs/core": "12.5.1",
+    "@nestjs/schedule": "12.0.2",
+    "axios": "1.21.1",
+    "nestjs-token-cache": "file:../$tarball",
+    "reflect-metadata": "0.2.2",
+    "rxjs": "7.8.2"
+  },
+  "devDependencies": { "typescript": "6.0.3", "@types/node": "^20.19.0" }
+}
+JSON
+cat > tsconfig.json <<JSON
+{ "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true,
+  "experimentalDecorators": true, "emitDecoratorMetadata": true, "outDir": "dist", "types": ["node"], "skipLibCheck": false } }
+JSON
+cp "$root/test/pack-app/main.ts" main.ts
+npm install --no-audit --no-fund --loglevel=error >/dev/null
+# The tarball holds no tests, no sources outside dist, and the core never imports @nestjs/*.
+tar -tzf "../$tarball" | grep -E '\.spec\.|/src/' && { echo 'tarball contains tests or sources' >&2; exit 1; } || true
+if grep -rlE "from '@nestjs/" node_modules/nestjs-token-cache/dist/core; then echo 'core imports @nestjs/*' >&2; exit 1; fi
+npx tsc -p tsconfig.json
+node dist/main.js
