@@ -77,7 +77,10 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
       counters: { musicRefreshTokenRotations: 0, revocations: 0 },
     };
     const app = await NestFactory.create(DemoModule.register(ctx, await createStore(options)), {
-      logger: options.logger ? ['log', 'warn', 'error'] : false,
+      // A bootstrap error is thrown to the caller (and close() runs), not a process.exit().
+      abortOnError: false,
+      // Warnings and errors only: the start banner lists what matters.
+      logger: options.logger ? ['warn', 'error'] : false,
     });
     cleanups.push(() => app.close());
     await app.listen(options.port, options.host);
@@ -115,5 +118,7 @@ async function seedMusicRefreshToken(idpUrl: string): Promise<string> {
 
 async function createStore(options: ResolvedDemoOptions): Promise<TokenStore | undefined> {
   if (options.redisUrl === undefined) return undefined;
-  throw new Error('REDIS_URL is set but RedisTokenStore is not available yet');
+  // Loaded only in Redis mode, so the demo runs without ioredis when it is not wanted.
+  const { RedisTokenStore } = await import('nestjs-token-cache/redis');
+  return new RedisTokenStore({ url: options.redisUrl });
 }

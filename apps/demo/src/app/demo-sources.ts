@@ -1,8 +1,7 @@
 /** The demo's token sources: the four kinds of API users brought to the cache. */
-import { tokenFunction, TokenFetchError, type TokenSource } from 'nestjs-token-cache';
+import { clientCredentials, fileToken, refreshTokenGrant, tokenFunction, TokenFetchError, type TokenSource } from 'nestjs-token-cache';
 import { DEMO_API_USERS, DEMO_CLIENTS, TOKEN_FILES } from '../demo.config.js';
 import type { DemoContext } from './demo-context.js';
-import { clientCredentials, fileToken, refreshTokenGrant } from './fallbacks.js';
 
 export const SOURCES = {
   trading: 'trading',

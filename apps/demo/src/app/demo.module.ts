@@ -1,5 +1,5 @@
 /** The demo Nest app: every part of the suite wired the way a user would. */
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { TokenCacheModule, type TokenStore } from 'nestjs-token-cache';
@@ -8,12 +8,21 @@ import { DashboardController } from './dashboard.controller.js';
 import { DEMO_CONTEXT, type DemoContext } from './demo-context.js';
 import { DemoMonitor } from './demo-monitor.service.js';
 import { buildDemoSources, SOURCES } from './demo-sources.js';
-import { TokenCacheHealthIndicator } from './fallbacks.js';
+import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
 import { featureClientModules } from './feature-clients.js';
 import { FileRotationService } from './file-rotation.service.js';
 import { HealthController } from './health.controller.js';
 import { ScenariosController } from './scenarios.controller.js';
 import { TradingDesk } from './trading-desk.service.js';
+
+/** Global so that the admin guard, which the token cache module instantiates, can read the admin key. */
+@Global()
+@Module({})
+class DemoContextModule {
+  static register(ctx: DemoContext): DynamicModule {
+    return { module: DemoContextModule, providers: [{ provide: DEMO_CONTEXT, useValue: ctx }], exports: [DEMO_CONTEXT] };
+  }
+}
 
 @Module({})
 export class DemoModule {
@@ -22,6 +31,7 @@ export class DemoModule {
     return {
       module: DemoModule,
       imports: [
+        DemoContextModule.register(ctx),
         ScheduleModule.forRoot(),
         TerminusModule,
         TokenCacheModule.forRoot({
@@ -37,7 +47,7 @@ export class DemoModule {
         ...featureClientModules(ctx),
       ],
       controllers: [DashboardController, ScenariosController, HealthController],
-      providers: [{ provide: DEMO_CONTEXT, useValue: ctx }, AdminKeyGuard, DemoMonitor, TradingDesk, FileRotationService, TokenCacheHealthIndicator],
+      providers: [AdminKeyGuard, DemoMonitor, TradingDesk, FileRotationService, TokenCacheHealthIndicator],
     };
   }
 }

@@ -1,7 +1,7 @@
 /** `/health`: terminus with the token cache's indicator. */
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { TokenCacheHealthIndicator } from './fallbacks.js';
+import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
 
 @Controller('health')
 export class HealthController {

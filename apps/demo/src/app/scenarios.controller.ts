@@ -1,10 +1,10 @@
 /** One route per scenario: each calls the protected API through the token cache and answers what it got. */
 import { Controller, Get, HttpException, HttpStatus, Param } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
+import { InjectTokenClient } from 'nestjs-token-cache';
 import { TOKEN_FILES } from '../demo.config.js';
 import { DemoMonitor } from './demo-monitor.service.js';
 import { SOURCES } from './demo-sources.js';
-import { InjectFeatureClient } from './feature-clients.js';
 import { TradingDesk } from './trading-desk.service.js';
 
 @Controller()
@@ -12,10 +12,10 @@ export class ScenariosController {
   constructor(
     private readonly desk: TradingDesk,
     private readonly monitor: DemoMonitor,
-    @InjectFeatureClient('gateway') private readonly gateway: AxiosInstance,
-    @InjectFeatureClient('music') private readonly music: AxiosInstance,
-    @InjectFeatureClient(SOURCES.file('reports')) private readonly reports: AxiosInstance,
-    @InjectFeatureClient(SOURCES.file('billing')) private readonly billing: AxiosInstance,
+    @InjectTokenClient('gateway') private readonly gateway: AxiosInstance,
+    @InjectTokenClient('music') private readonly music: AxiosInstance,
+    @InjectTokenClient(SOURCES.file('reports')) private readonly reports: AxiosInstance,
+    @InjectTokenClient(SOURCES.file('billing')) private readonly billing: AxiosInstance,
   ) {}
 
   /** The scenario routes, for the dashboard's buttons and the load script. */

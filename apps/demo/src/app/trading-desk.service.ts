@@ -9,7 +9,6 @@ import { TokenCacheService } from 'nestjs-token-cache';
 import { TRADING_BOTS } from '../demo.config.js';
 import { DEMO_CONTEXT, type DemoContext } from './demo-context.js';
 import { SOURCES } from './demo-sources.js';
-import { attachTokenCache } from './fallbacks.js';
 
 export class TradingClient {
   readonly http: AxiosInstance;
@@ -22,7 +21,7 @@ export class TradingClient {
     cache: TokenCacheService,
   ) {
     this.http = axios.create({ baseURL: apiUrl, timeout: 10_000 });
-    this.detach = attachTokenCache(this.http, cache, { source: SOURCES.trading, subject: user, audience: apiUrl });
+    this.detach = cache.attach(this.http, { source: SOURCES.trading, subject: user, audience: apiUrl });
   }
 
   async accounts(): Promise<unknown> {
