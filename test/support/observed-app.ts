@@ -78,8 +78,11 @@ export interface ObservedApp {
   close(): Promise<void>;
 }
 
-export async function bootObservedApp(tokenCache: DynamicModule, extra: { providers?: Type[]; controllers?: Type[] } = {}): Promise<ObservedApp> {
-  @Module({ imports: [ScheduleModule.forRoot(), tokenCache, HealthModule], providers: extra.providers ?? [], controllers: extra.controllers ?? [] })
+export async function bootObservedApp(
+  tokenCache: DynamicModule,
+  extra: { providers?: Type[]; controllers?: Type[]; imports?: (DynamicModule | Type)[] } = {},
+): Promise<ObservedApp> {
+  @Module({ imports: [ScheduleModule.forRoot(), tokenCache, HealthModule, ...(extra.imports ?? [])], providers: extra.providers ?? [], controllers: extra.controllers ?? [] })
   class AppModule {}
   const logger = new CapturingLogger();
   const app = await NestFactory.create(AppModule, { logger, abortOnError: false });

@@ -515,14 +515,36 @@ export class TokenCache {
 
   /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
   private toTypedError(error: unknown, source: string): TokenCacheError {
-    if (error instanceof TokenCacheError) return error;
+    if (error instanceof TokenCacheError) return this.scrub(error);
     const e = error as { message?: unknown; code?: unknown };
     const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
     const secrets = this.sourceOf(source).secrets?.() ?? [];
-    return new TokenFetchError(messages.fetchFailed(source, redact(detail, secrets)), {
-      source,
-      retryable: true,
-    });
+    return this.scrub(
+      new TokenFetchError(messages.fetchFailed(source, redact(detail, secrets)), {
+        source,
+        retryable: true,
+      }),
+    );
+  }
+
+  /**
+   * The last line of defence before a fetch error reaches a caller, an event, a log line or a health reply:
+   * a source redacts its own secrets, but an IdP or a login SDK may echo another source's secret or a token
+   * the cache holds. Removes every secret any source knows and every token in this process's store.
+   * Runs on failures only, never on the hot path.
+   */
+  private scrub(error: TokenCacheError): TokenCacheError {
+    const known: string[] = [];
+    for (const source of this.sources.values()) known.push(...(source.secrets?.() ?? []));
+    for (const [, token] of this.store.entries()) known.push(token.accessToken);
+    const fields = error as unknown as Record<string, unknown>;
+    for (const field of ['message', 'stack', 'oauthErrorDescription']) {
+      const value = fields[field];
+      if (typeof value !== 'string') continue;
+      const clean = redact(value, known);
+      if (clean !== value) Object.defineProperty(error, field, { value: clean, writable: true, configurable: true, enumerable: field === 'oauthErrorDescription' });
+    }
+    return error;
   }
 
   private onFetchSucceeded(key: string, source: string): void {

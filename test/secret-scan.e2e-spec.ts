@@ -1,0 +1,208 @@
+/**
+ * Secret scan: drive a real Nest app through fetches, refreshes, IdP failures whose bodies echo secrets,
+ * 401 retries, health checks and admin calls, with known secret and token values; then search every log
+ * line, event, stat, entry, source status, metric, health reply, admin reply and error message for them.
+ */
+import { Injectable, Module } from '@nestjs/common';
+import type { AxiosInstance } from 'axios';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  clientCredentials,
+  InjectTokenClient,
+  refreshTokenGrant,
+  TokenCacheModule,
+  TokenCacheService,
+  tokenFunction,
+  type TokenCacheEvent,
+} from 'nestjs-token-cache';
+import { FakeClock, flush } from '../libs/token-cache/src/core/testing/fake-clock.js';
+import { testMetrics, type TestMetrics } from '../libs/token-cache/src/core/testing/metric-reader.js';
+import { distinctTokensWithSubject } from './support/idp-token-function.js';
+import { startMockIdp, type MockIdp } from './support/mock-idp.js';
+import { bootObservedApp, type ObservedApp } from './support/observed-app.js';
+import { startResourceServer, type ResourceServer } from './support/resource-server.js';
+
+const CLIENT_SECRET = 'cs-7f3a91d2-client-secret-value';
+const REFRESH_TOKEN = 'rt-51c0ffee-initial-refresh-token';
+const API_KEY = 'ak-9e8d7c6b-login-api-key';
+const OPAQUE = 'opaque-at-4d2e6f80-';
+
+@Injectable()
+class Clients {
+  constructor(@InjectTokenClient('orders') readonly orders: AxiosInstance) {}
+}
+
+describe('secret scan', () => {
+  let idp: MockIdp;
+  let api: ResourceServer;
+  let observed: ObservedApp;
+  let otel: TestMetrics;
+  /** Every secret and token value that must never show up. */
+  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY]);
+  /** Everything the library said or answered. */
+  const outputs: { what: string; text: string }[] = [];
+  const events: TokenCacheEvent[] = [];
+  const record = (what: string, value: unknown) => outputs.push({ what, text: typeof value === 'string' ? value : JSON.stringify(value) });
+
+  beforeAll(async () => {
+    idp = await startMockIdp();
+    distinctTokensWithSubject(idp);
+    // Every token and refresh token the IdP hands out joins the secrets.
+    idp.server.service.on('beforeResponse', (response: { body: Record<string, unknown> | '' }) => {
+      if (typeof response.body !== 'object') return;
+      for (const field of ['access_token', 'refresh_token', 'id_token']) {
+        const value = response.body[field];
+        if (typeof value === 'string') secrets.add(value);
+      }
+    });
+    api = await startResourceServer(idp);
+    otel = testMetrics();
+    let opaqueCount = 0;
+    let lastOpaque = '';
+    const login = tokenFunction(async () => {
+      if (loginFails) {
+        // A careless login SDK: its error repeats the token it was refreshing.
+        throw new Error(`session ${lastOpaque} could not be renewed`);
+      }
+      lastOpaque = `${OPAQUE}${++opaqueCount}`;
+      secrets.add(lastOpaque);
+      return { accessToken: lastOpaque, expiresIn: 600 };
+    });
+    observed = await bootObservedApp(
+      TokenCacheModule.forRoot({
+        sources: {
+          svc: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc', clientSecret: CLIENT_SECRET, scope: 'orders:read' }),
+          post: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc-post', clientSecret: CLIENT_SECRET, authMethod: 'client_secret_post' }),
+          user: refreshTokenGrant({
+            tokenUrl: idp.tokenUrl,
+            clientId: 'user-client',
+            clientSecret: CLIENT_SECRET,
+            refreshToken: REFRESH_TOKEN,
+            onRefreshTokenRotated: (rt) => void secrets.add(rt),
+          }),
+          login,
+        },
+        clock,
+        random: () => 0.5,
+        meterProvider: otel.meterProvider,
+        admin: { enabled: true },
+      }),
+      { providers: [Clients], imports: [TokenCacheModule.forFeature({ name: 'orders', source: 'svc', baseURL: api.url })] },
+    );
+    observed.app.get(TokenCacheService).events$.subscribe((e) => events.push(e));
+  });
+
+  let loginFails = false;
+  const clock = new FakeClock();
+
+  afterAll(async () => {
+    await observed?.close();
+    await api?.close();
+    await idp?.close();
+    await otel?.shutdown();
+  });
+
+  it('finds no secret or token in anything the library outputs', async () => {
+    const cache = observed.app.get(TokenCacheService);
+    const clients = observed.app.get(Clients);
+    const health = async () => record('health', (await observed.get('/health')).text);
+    const admin = async () => {
+      record('admin status', (await observed.get('/token-cache/status')).text);
+    };
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (error) {
+        const e = error as Error & Record<string, unknown>;
+        // The library's own errors: message, and every own property a logger might serialize.
+        if (e?.name?.startsWith('Token')) record(`${what} error`, { ...e, message: e.message, stack: e.stack });
+      }
+    };
+
+    // Fetches of every kind, and hits.
+    await cache.getToken('svc');
+    await cache.getToken('svc', { subject: 'alice', scopes: ['orders:write'] });
+    await cache.getToken('post');
+    await cache.getToken('user');
+    await cache.getToken('login');
+    await cache.getToken('login');
+    await cache.refresh('user');
+    await health();
+    await admin();
+
+    // The 401 path through a forFeature client: a revoked token is invalidated and retried once.
+    expect((await clients.orders.get('/orders')).status).toBe(200);
+    api.revokeAllSeen();
+    expect((await clients.orders.get('/orders')).status).toBe(200);
+    api.rejectAll = true;
+    await clients.orders.get('/orders').catch(() => undefined); // the second 401 goes to the caller
+    api.rejectAll = false;
+    await flush();
+
+    // IdP failures whose replies echo the secret and a token back.
+    const leakyToken = [...secrets].find((s) => s.startsWith('eyJ'))!;
+    idp.failWith = {
+      status: 401,
+      body: { error: 'invalid_client', error_description: `client secret ${CLIENT_SECRET} does not match; last token ${leakyToken}; refresh ${REFRESH_TOKEN}` },
+    };
+    for (let i = 0; i < 3; i++) {
+      clock.advance(60_000);
+      await attempt('svc', () => cache.refresh('svc'));
+      await attempt('post', () => cache.getToken('post', { subject: `bob-${i}` }));
+      await attempt('user', () => cache.refresh('user'));
+    }
+    idp.failWith = { status: 500, body: { error: 'server_error', error_description: `upstream said: Authorization: Basic ${Buffer.from(`svc:${CLIENT_SECRET}`).toString('base64')}` } };
+    secrets.add(Buffer.from(`svc:${CLIENT_SECRET}`).toString('base64'));
+    clock.advance(60_000);
+    await attempt('svc 500', () => cache.refresh('svc'));
+    // A 200 that is not JSON but echoes the secret.
+    idp.failWith = { status: 200, body: '' };
+    clock.advance(60_000);
+    await attempt('svc empty 200', () => cache.refresh('svc'));
+
+    // A token function whose error repeats the token it holds.
+    loginFails = true;
+    clock.advance(600_000);
+    await attempt('login', () => cache.getToken('login'));
+    await attempt('login', () => cache.refresh('login'));
+    await health();
+    await admin();
+    record('health listed', (await observed.get('/health?sources=svc,user,login')).text);
+
+    // Admin removals (valid and invalid queries).
+    record('admin delete', (await observed.del('/token-cache/tokens?expired=true')).text);
+    record('admin delete bad', (await observed.del(`/token-cache/tokens?source=${encodeURIComponent(CLIENT_SECRET)}`)).text);
+    record('admin delete bad', (await observed.del('/token-cache/tokens?expired=maybe')).text);
+    record('admin delete', (await observed.del('/token-cache/tokens?source=svc')).text);
+    record('admin delete', (await observed.del('/token-cache/tokens')).text);
+    idp.failWith = undefined;
+    await health();
+
+    // Everything the library says about itself.
+    record('stats', cache.stats());
+    record('entries', cache.entries());
+    for (const name of cache.sourceNames()) record(`sourceStatus ${name}`, cache.sourceStatus(name));
+    record('events', events);
+    record('metrics', (await otel.collect()).points);
+    for (const line of observed.logger.lines) record(`log ${line.level} ${line.context ?? ''}`, line.message);
+
+    // The scan saw every kind of output it is meant to check.
+    const kinds = new Set(events.map((e) => e.type));
+    for (const type of ['fetched', 'refreshed', 'fetch_failed', 'invalidated', 'expired', 'cleared']) expect(kinds, type).toContain(type);
+    expect(api.requests.filter((r) => !r.accepted).length).toBeGreaterThanOrEqual(2);
+    expect(observed.logger.tokenCache().some((l) => l.level === 'warn')).toBe(true);
+    expect(observed.logger.tokenCache().some((l) => l.level === 'error')).toBe(true);
+    expect(outputs.some((o) => o.what === 'health' && o.text.includes('"down"'))).toBe(true);
+    expect(secrets.size).toBeGreaterThan(8);
+
+    const leaks: string[] = [];
+    for (const secret of secrets) {
+      // A JWT's signature alone is as good as the token: look for it too.
+      const needles = secret.startsWith('eyJ') ? [secret, secret.split('.')[2]!] : [secret];
+      for (const output of outputs) {
+        for (const needle of needles) if (output.text.includes(needle)) leaks.push(`${output.what}: …${output.text.slice(Math.max(0, output.text.indexOf(needle) - 80), output.text.indexOf(needle) + 20)}…`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+});
