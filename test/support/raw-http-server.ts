@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 export interface RawRequest {
   method: string;
   headers: IncomingMessage['headers'];
+  /** The body parsed as a form. */
   body: URLSearchParams;
+  /** The body as sent. */
+  text: string;
 }
 
 export interface RawServer {
@@ -30,7 +33,7 @@ export async function startRawServer(reply: (res: ServerResponse, req: RawReques
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      const raw = { method: req.method ?? '', headers: req.headers, body: new URLSearchParams(body) };
+      const raw = { method: req.method ?? '', headers: req.headers, body: new URLSearchParams(body), text: body };
       requests.push(raw);
       for (const w of waiting.splice(0)) w(raw);
       res.on('close', () => {
