@@ -3,6 +3,7 @@
  * `private_key_jwt` assertions (including `jti` replay), and rotates refresh tokens (and revokes the
  * grant when a spent one is used again).
  */
+import { createPrivateKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -37,10 +38,11 @@ export interface OidcIdp {
 export async function startOidcIdp(): Promise<OidcIdp> {
   const rsa = await generateKeyPair('RS256', { extractable: true });
   const ec = await generateKeyPair('ES256', { extractable: true });
+  const signing = await generateKeyPair('RS256', { extractable: true });
+  const signingJwk = { ...(await exportJWK(signing.privateKey)), kid: 'idp-signing', alg: 'RS256', use: 'sig' };
   const rsaPublic = { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' };
   const ecPublic = { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' };
   const privateJwk = { ...(await exportJWK(ec.privateKey)), kid: 'ec-1', alg: 'ES256' };
-  const { createPrivateKey } = await import('node:crypto');
   const privateKeyPem = createPrivateKey({ key: (await exportJWK(rsa.privateKey)) as never, format: 'jwk' })
     .export({ format: 'pem', type: 'pkcs8' })
     .toString();
@@ -80,6 +82,7 @@ export async function startOidcIdp(): Promise<OidcIdp> {
     scopes: ['openid', 'offline_access', 'read', 'write'],
     rotateRefreshToken: true,
     findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    jwks: { keys: [signingJwk] },
     ttl: { ClientCredentials: 600, AccessToken: 600, IdToken: 600, RefreshToken: 86_400 },
   } as never);
   const callback = provider.callback();
