@@ -6,6 +6,11 @@ export { getTokenClientToken } from './nest/token-client.constants.js';
 export { InjectTokenClient } from './nest/token-client.decorator.js';
 export type { TokenClientOptions } from './nest/token-client-options.interface.js';
 export { TOKEN_CACHE_CLEANUP_INTERVAL, TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.constants.js';
+export {
+  TOKEN_CACHE_ADMIN_DEFAULT_PATH,
+  type TokenCacheAdminRemoval,
+  type TokenCacheAdminStatus,
+} from './nest/token-cache-admin.controller.js';
 export type {
   TokenCacheAdminOptions,
   TokenCacheModuleExtras,
