@@ -260,10 +260,14 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
   it('close(): a client passed in stays open; the store’s own connections close, leaving no handles', async () => {
     const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const client = new Redis(TEST_REDIS_URL);
+    const listeners = () => client.eventNames().reduce((n, e) => n + client.listenerCount(e), 0);
+    await until(() => client.status === 'ready');
+    const listenersBefore = listeners();
     const shared = new RedisTokenStore({ client, keyPrefix: uniquePrefix('close') });
     await until(() => shared.reachable);
     await shared.close();
     expect(client.status).toBe('ready');
+    expect(listeners()).toBe(listenersBefore); // nothing of the store left on the user's client
     expect(await client.ping()).toBe('PONG');
     expect(shared.reachable).toBe(false);
     await client.quit();

@@ -10,6 +10,7 @@ export const redisMessages = {
     ),
   clientAndUrl: () =>
     messages.config('url', 'give either "client" (an ioredis instance you own) or "url" (the store opens its own connections), not both'),
+  badOptions: () => messages.config('options', 'expected an object: new RedisTokenStore({ url }) or new RedisTokenStore({ client })'),
   badClient: () => messages.config('client', 'expected an ioredis Redis instance (import { Redis } from "ioredis")'),
   badUrl: () => messages.config('url', 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
   badKeyPrefix: () => messages.config('keyPrefix', 'expected a non-empty string, e.g. "token-cache:"'),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { MemoryTokenStore } from '../core/memory-token-store.js';
 import { TokenCacheConfigError } from '../core/token-cache.errors.js';
-import type { SharedFetchOptions, StoredToken, TokenStore, TokenStoreEvent } from '../core/token-store.interface.js';
+import type { SharedFetchOptions, StoredToken, TokenStore } from '../core/token-store.interface.js';
 import { assertPositiveInt } from '../core/validate.js';
 import { fingerprintOfValue, parseEncryptionKey, RedisTokenCodec } from './redis-token-codec.js';
 import { redisMessages } from './redis-token-store.messages.js';
@@ -81,9 +81,14 @@ const SUBSCRIBER: RedisOptions = {
 const FAILED = Symbol('redis failed');
 type Failed = typeof FAILED;
 
-export class RedisTokenStore implements TokenStore {
-  readonly type: string = 'redis';
-  private readonly memory: MemoryTokenStore;
+/**
+ * The memory tier is the `MemoryTokenStore` this class extends: `getSync`, `peek`, `entries`, `size`, `subscribe`
+ * and LRU `evicted` events are exactly the memory store's, so the cache's hot path runs the same code either way.
+ */
+export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
+  override readonly type: string = 'redis';
+  /** True while Redis answers; false while it is down or restarting (the store then works from memory). */
+  override readonly reachable: boolean = false;
   private readonly client: Redis;
   private readonly subscriber: Redis;
   private readonly ownsClient: boolean;
@@ -93,7 +98,6 @@ export class RedisTokenStore implements TokenStore {
   private readonly lockTtlMs?: number;
   /** Tells this instance's own pub/sub messages apart from the others'. */
   private readonly instanceId = randomBytes(8).toString('hex');
-  private readonly listeners = new Set<(event: TokenStoreEvent) => void>();
   /** Callers of `fetchShared` waiting for another instance's fetch, by key. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly cleanups: (() => void)[] = [];
@@ -103,7 +107,7 @@ export class RedisTokenStore implements TokenStore {
   private closed = false;
 
   constructor(options: RedisTokenStoreOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TokenCacheConfigError('options', redisMessages.badClient());
+    if (options === null || typeof options !== 'object') throw new TokenCacheConfigError('options', redisMessages.badOptions());
     const { client, url, keyPrefix = DEFAULT_PREFIX, encryptionKey, maxEntries, lockTtlMs } = options;
     if (client !== undefined && url !== undefined) throw new TokenCacheConfigError('url', redisMessages.clientAndUrl());
     if (client !== undefined && (client === null || typeof client.duplicate !== 'function' || typeof client.evalsha !== 'function')) {
@@ -112,12 +116,12 @@ export class RedisTokenStore implements TokenStore {
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//i.test(url))) throw new TokenCacheConfigError('url', redisMessages.badUrl());
     if (typeof keyPrefix !== 'string' || keyPrefix === '') throw new TokenCacheConfigError('keyPrefix', redisMessages.badKeyPrefix());
     assertPositiveInt('lockTtlMs', lockTtlMs);
-    this.codec = new RedisTokenCodec(encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey));
-    this.memory = new MemoryTokenStore({ maxEntries });
+    const key = encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey);
+    super({ maxEntries });
+    this.codec = new RedisTokenCodec(key);
     this.prefix = keyPrefix;
     this.channel = `${keyPrefix}events`;
     this.lockTtlMs = lockTtlMs;
-    this.cleanups.push(this.memory.subscribe((event) => this.emit(event)));
 
     if (client !== undefined) {
       this.client = client;
@@ -130,6 +134,7 @@ export class RedisTokenStore implements TokenStore {
       // Errors surface as `reachable: false` and local fallbacks; without a listener ioredis would print each one.
       this.client.on('error', () => undefined);
     }
+    this.trackReachability();
     this.subscriber = this.client.duplicate(SUBSCRIBER);
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
@@ -141,37 +146,18 @@ export class RedisTokenStore implements TokenStore {
     this.connecting = connecting;
   }
 
-  /** True while Redis answers; false while it is down or restarting (the store then works from memory). */
-  get reachable(): boolean {
-    return !this.closed && this.client.status === 'ready';
-  }
-
-  /** Entries in this instance's memory tier. */
-  get size(): number {
-    return this.memory.size;
-  }
-
-  /** The memory tier only: the cache's hot path, never a Redis command. */
-  getSync(key: string): StoredToken | undefined {
-    return this.memory.getSync(key);
-  }
-
-  peek(key: string): StoredToken | undefined {
-    return this.memory.peek(key);
-  }
-
   /** The memory tier, else what another instance stored in Redis (then kept in memory too). */
-  async get(key: string): Promise<StoredToken | undefined> {
-    const local = this.memory.getSync(key);
+  override async get(key: string): Promise<StoredToken | undefined> {
+    const local = this.getSync(key);
     if (local !== undefined) return local;
     const remote = await this.readRemote(key);
     if (remote === FAILED || remote.token === undefined) return undefined;
-    await this.memory.set(key, remote.token);
+    await super.set(key, remote.token);
     return remote.token;
   }
 
-  async set(key: string, token: StoredToken): Promise<void> {
-    await this.memory.set(key, token);
+  override async set(key: string, token: StoredToken): Promise<void> {
+    await super.set(key, token);
     await this.writeRemote(key, token, '');
   }
 
@@ -179,20 +165,11 @@ export class RedisTokenStore implements TokenStore {
    * Removes the key from both tiers and tells every instance to drop it from memory. With `accessToken`,
    * only where that token is the one stored: a newer token, here or in Redis, stays.
    */
-  async delete(key: string, accessToken?: string): Promise<boolean> {
-    const local = this.memory.deleteSync(key, accessToken);
+  override async delete(key: string, accessToken?: string): Promise<boolean> {
+    const local = this.deleteSync(key, accessToken);
     const fingerprint = accessToken === undefined ? '' : this.codec.fingerprintOf(accessToken);
     const remote = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
     return local || remote === 1;
-  }
-
-  entries(): Iterable<[string, StoredToken]> {
-    return this.memory.entries();
-  }
-
-  subscribe(listener: (event: TokenStoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /**
@@ -202,7 +179,7 @@ export class RedisTokenStore implements TokenStore {
    */
   async fetchShared(key: string, fetch: () => Promise<StoredToken>, options: SharedFetchOptions): Promise<StoredToken> {
     const { accept, timeoutMs, signal } = options;
-    const local = this.memory.peek(key);
+    const local = this.peek(key);
     if (local !== undefined && accept(local)) return local;
     const lockTtlMs = this.lockTtlMs ?? timeoutMs + LOCK_MARGIN_MS;
     const giveUpAt = Date.now() + lockTtlMs + timeoutMs + LOCK_MARGIN_MS;
@@ -212,7 +189,7 @@ export class RedisTokenStore implements TokenStore {
       const remote = await this.readRemote(key);
       if (remote === FAILED) return this.fetchLocally(key, fetch);
       if (remote.token !== undefined && accept(remote.token)) {
-        await this.memory.set(key, remote.token);
+        await super.set(key, remote.token);
         return remote.token;
       }
       // Listen before trying the lock, so that the holder's message can't slip between the two.
@@ -231,13 +208,14 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** Closes the pub/sub connection, and the command connection when the store opened it (never a `client` passed in). */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.setReachable(false);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     for (const key of [...this.waiters.keys()]) this.wake(key);
     await Promise.all([quit(this.subscriber), this.ownsClient ? quit(this.client) : undefined]);
-    await this.memory.close();
+    await super.close();
   }
 
   // ---------------------------------------------------------------- internals
@@ -264,7 +242,7 @@ export class RedisTokenStore implements TokenStore {
       await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
       throw error;
     }
-    await this.memory.set(key, token);
+    await super.set(key, token);
     await this.writeRemote(key, token, owner);
     return token;
   }
@@ -272,7 +250,7 @@ export class RedisTokenStore implements TokenStore {
   /** Redis is down or the wait ran out: this instance fetches for itself, and shares the result if it can. */
   private async fetchLocally(key: string, fetch: () => Promise<StoredToken>): Promise<StoredToken> {
     const token = await fetch();
-    await this.memory.set(key, token);
+    await super.set(key, token);
     await this.writeRemote(key, token, '');
     return token;
   }
@@ -376,12 +354,12 @@ export class RedisTokenStore implements TokenStore {
     if (typeof message?.k !== 'string') return;
     this.wake(message.k);
     if (message.i === this.instanceId) return;
-    const local = this.memory.peek(message.k);
+    const local = this.peek(message.k);
     if (local === undefined) return;
     if (message.o === 'del') {
       // Only the token that was invalidated: a newer one this instance holds stays.
       if (message.f === undefined || message.f === this.codec.fingerprint(local)) {
-        this.memory.deleteSync(message.k, local.accessToken);
+        this.deleteSync(message.k, local.accessToken);
         this.emit({ type: 'remote-invalidated', key: message.k });
       }
     } else if (message.o === 'set' && message.f !== this.codec.fingerprint(local)) {
@@ -393,8 +371,8 @@ export class RedisTokenStore implements TokenStore {
   private async replaceFromRemote(key: string, seen: StoredToken): Promise<void> {
     const remote = await this.readRemote(key);
     if (remote === FAILED || remote.token === undefined || this.closed) return;
-    if (this.memory.peek(key) !== seen) return;
-    await this.memory.set(key, remote.token);
+    if (this.peek(key) !== seen) return;
+    await super.set(key, remote.token);
     this.emit({ type: 'remote-invalidated', key });
   }
 
@@ -411,25 +389,38 @@ export class RedisTokenStore implements TokenStore {
 
   /** After a reconnect: take every token another instance replaced meanwhile. */
   private async catchUp(): Promise<void> {
-    const keys = [...this.memory.entries()].map(([key]) => key);
+    const keys = [...this.entries()].map(([key]) => key);
     for (let i = 0; i < keys.length && !this.closed; i += 100) {
       const batch = keys.slice(i, i + 100);
       const values = await this.run((client) => client.mget(batch.map((key) => this.tokenKey(key))));
       if (values === FAILED) return;
       batch.forEach((key, j) => {
-        const local = this.memory.peek(key);
+        const local = this.peek(key);
         const value = values[j];
         if (local === undefined || value === null || fingerprintOfValue(value) === this.codec.fingerprint(local)) return;
         const token = this.codec.decode(this.tokenKey(key), value);
         if (token === undefined) return;
-        void this.memory.set(key, token);
+        void super.set(key, token);
         this.emit({ type: 'remote-invalidated', key });
       });
     }
   }
 
-  private emit(event: TokenStoreEvent): void {
-    for (const listener of this.listeners) listener(event);
+  /**
+   * `reachable` follows the command connection's events (a field, not a getter, as in the memory store).
+   * Listeners on a user's client are removed again in close().
+   */
+  private trackReachability(): void {
+    const update = () => this.setReachable(!this.closed && this.client.status === 'ready');
+    for (const event of ['ready', 'close', 'end', 'reconnecting'] as const) {
+      this.client.on(event, update);
+      this.cleanups.push(() => this.client.off(event, update));
+    }
+    update();
+  }
+
+  private setReachable(value: boolean): void {
+    (this as { reachable: boolean }).reachable = value;
   }
 }
 
