@@ -93,7 +93,7 @@ describe('attachTokenCache: the token on every request', () => {
     expect(idp.tokenRequests).toBe(2);
     expect(api.requests[0]!.token).toBe(api.requests[2]!.token);
     expect(api.requests[0]!.token).not.toBe(api.requests[1]!.token);
-    expect(cache.entries().map((e) => e.key).sort()).toEqual(['api', 'api|sub=alice|scope=orders%3Aread']);
+    expect(cache.entries().map((e) => e.key).sort()).toEqual(['api', 'api|sub=alice|scope=orders:read']);
   });
 
   it('attach options pick the key of every request of the instance', async () => {
