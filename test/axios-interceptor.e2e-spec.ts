@@ -83,6 +83,19 @@ describe('attachTokenCache: the token on every request', () => {
     expect(idp.tokenRequests).toBe(0);
   });
 
+  it('treats Authorization: false as explicit (axios then sends no header) and an instance default header as explicit', async () => {
+    await client.get('/none', { headers: { Authorization: false } }).catch(() => undefined);
+    const withDefault = axios.create({ baseURL: api.url, headers: { Authorization: 'Bearer instance-default' } });
+    const off = attachTokenCache(withDefault, cache, { source: 'api' });
+    await withDefault.get('/default').catch(() => undefined);
+    off();
+    expect(api.requests.map((r) => [r.url, r.headers.authorization])).toEqual([
+      ['/none', undefined],
+      ['/default', 'Bearer instance-default'],
+    ]);
+    expect(idp.tokenRequests).toBe(0);
+  });
+
   it('config.tokenCache picks the key for one request; other requests keep the attach options', async () => {
     const alice = await client.get('/me', { tokenCache: { subject: 'alice', scopes: ['orders:read'] } });
     const plain = await client.get('/me');
