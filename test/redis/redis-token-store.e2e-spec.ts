@@ -332,5 +332,9 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const [x, y] = await Promise.all([a.cache.getToken('api', { subject: 'after' }), b.cache.getToken('api', { subject: 'after' })]);
     expect(x).toBe(y);
     expect(state.calls).toBe(4);
+    // Redis restarted empty: the tokens each instance fetched on its own are shared again, and converge on one.
+    await until(() => a.store.peek('api|sub=cold')?.accessToken === b.store.peek('api|sub=cold')?.accessToken, 5_000);
+    expect([coldA, coldB]).toContain(await a.cache.getToken('api', { subject: 'cold' }));
+    expect(state.calls).toBe(4);
   });
 });

@@ -53,6 +53,20 @@ return 1`,
   ),
 
   /**
+   * Shares a token only if Redis has none for the key (after a Redis restart); else returns the value
+   * there, for the caller to use instead. KEYS: token. ARGV: value, expiresAt (epoch ms), channel, message.
+   */
+  storeTokenIfAbsent: script(
+    1,
+    `local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`,
+  ),
+
+  /**
    * Takes the fetch lock unless the token changed since the caller read it (then the caller looks again
    * instead of fetching twice). KEYS: token, lock. ARGV: fingerprint read ('' = none), owner, ttl ms.
    * Returns 0 = token changed, 1 = lock taken, 2 = lock held by another instance.

@@ -104,6 +104,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /** Pending until the connections first open (or fail, or CONNECT_WAIT_MS passes). */
   private connecting?: Promise<void>;
   private subscribedBefore = false;
+  /** Redis's run_id when last connected: a new one means Redis restarted (and lost its keys). */
+  private redisRunId?: string;
   private closed = false;
 
   constructor(options: RedisTokenStoreOptions = {}) {
@@ -370,40 +372,65 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /** Another instance stored a new token for a key held here: use it too, keeping ours if it can't be read. */
   private async replaceFromRemote(key: string, seen: StoredToken): Promise<void> {
     const remote = await this.readRemote(key);
-    if (remote === FAILED || remote.token === undefined || this.closed) return;
-    if (this.peek(key) !== seen) return;
-    await super.set(key, remote.token);
-    this.emit({ type: 'remote-invalidated', key });
+    if (remote === FAILED || remote.value === null || this.closed) return;
+    await this.adopt(key, seen, remote.value);
   }
 
   private onSubscriberReady(): void {
     this.subscriber.subscribe(this.channel).then(
       () => {
         // Messages sent while we were disconnected are lost: catch up with what Redis holds now.
-        if (this.subscribedBefore) void this.catchUp();
+        const first = !this.subscribedBefore;
         this.subscribedBefore = true;
+        void this.catchUp(first);
       },
       () => undefined,
     );
   }
 
-  /** After a reconnect: take every token another instance replaced meanwhile. */
-  private async catchUp(): Promise<void> {
+  /**
+   * After a reconnect: take every token another instance stored meanwhile. When Redis itself restarted (a
+   * new run_id: its keys are gone, not invalidated), share our memory tier's tokens again so that the
+   * instances, which fetched on their own while it was down, converge on one token per key.
+   */
+  private async catchUp(first: boolean): Promise<void> {
+    if (this.client.status !== 'ready') await Promise.race([settled(this.client), delay(CONNECT_WAIT_MS)]);
+    const info = await this.run((client) => client.info('server'));
+    if (info === FAILED) return;
+    const runId = /run_id:(\w+)/.exec(String(info))?.[1];
+    const restarted = this.redisRunId !== undefined && runId !== this.redisRunId;
+    this.redisRunId = runId;
+    if (first) return;
     const keys = [...this.entries()].map(([key]) => key);
     for (let i = 0; i < keys.length && !this.closed; i += 100) {
       const batch = keys.slice(i, i + 100);
       const values = await this.run((client) => client.mget(batch.map((key) => this.tokenKey(key))));
       if (values === FAILED) return;
-      batch.forEach((key, j) => {
+      for (const [j, key] of batch.entries()) {
         const local = this.peek(key);
-        const value = values[j];
-        if (local === undefined || value === null || fingerprintOfValue(value) === this.codec.fingerprint(local)) return;
-        const token = this.codec.decode(this.tokenKey(key), value);
-        if (token === undefined) return;
-        void super.set(key, token);
-        this.emit({ type: 'remote-invalidated', key });
-      });
+        const value = values[j] ?? null;
+        if (local === undefined) continue;
+        if (value !== null) {
+          if (fingerprintOfValue(value) !== this.codec.fingerprint(local)) await this.adopt(key, local, value);
+        } else if (restarted && local.expiresAt > Date.now()) {
+          const tokenKey = this.tokenKey(key);
+          const existing = await this.evalScript(
+            scripts.storeTokenIfAbsent,
+            [tokenKey],
+            [this.codec.encode(tokenKey, local), Math.ceil(local.expiresAt), this.channel, this.message('set', key, this.codec.fingerprint(local))],
+          );
+          if (typeof existing === 'string') await this.adopt(key, local, existing);
+        }
+      }
     }
+  }
+
+  /** Replaces `seen` (if still the entry) with the token in a Redis value, when this store can read it. */
+  private async adopt(key: string, seen: StoredToken, value: string): Promise<void> {
+    const token = this.codec.decode(this.tokenKey(key), value);
+    if (token === undefined || this.peek(key) !== seen) return;
+    await super.set(key, token);
+    this.emit({ type: 'remote-invalidated', key });
   }
 
   /**
