@@ -61,6 +61,8 @@ export class DemoIdp {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   /** Requests whose refresh token was unknown, flagged between signing and responding. */
   private readonly badRefresh = new WeakSet<IncomingMessage>();
+  /** The `exp` (epoch s) signed into each request's access token, so `expires_in` can match it. */
+  private readonly expOf = new WeakMap<IncomingMessage, number>();
 
   private constructor(
     private readonly server: Server,
@@ -153,8 +155,10 @@ export class DemoIdp {
   private hook(service: OAuth2Service): void {
     service.on('beforeTokenSigning', (token: MutableToken, req: TokenRequestMessage) => {
       const body = req.body ?? {};
-      const now = Math.floor(Date.now() / 1000);
-      token.payload.exp = now + this.ttlSeconds;
+      const exp = Math.floor(Date.now() / 1000) + this.ttlSeconds;
+      token.payload.exp = exp;
+      // The id_token is signed after the access token; expires_in describes the access token's exp.
+      if (!this.expOf.has(req)) this.expOf.set(req, exp);
       token.payload.jti = randomUUID();
       token.payload.seq = ++this.seq;
       const clientId = clientIdOf(req);
@@ -193,7 +197,9 @@ export class DemoIdp {
         return refuse(400, 'unsupported_grant_type', 'this IdP serves client_credentials and refresh_token');
       }
       if (typeof response.body !== 'object') return;
-      response.body.expires_in = this.ttlSeconds;
+      // Whole seconds left until the JWT's exp, rounded down: the cache never trusts a token past its exp.
+      const exp = this.expOf.get(req) ?? Math.floor(Date.now() / 1000) + this.ttlSeconds;
+      response.body.expires_in = Math.max(1, exp - Math.ceil(Date.now() / 1000));
       delete response.body.id_token;
       if (grant === 'refresh_token') {
         const old = String(body.refresh_token);
