@@ -1,5 +1,6 @@
 // How the OAuth sources classify token endpoint replies: every error class, against real HTTP servers.
 import type { ServerResponse } from 'node:http';
+import axios from 'axios';
 import { createServer } from 'node:net';
 import {
   clientCredentials,
@@ -118,6 +119,22 @@ describe('non-2xx replies are TokenFetchError with status, oauthError, retryable
     const error = (await failWith((res) => json(res, 401, { error: 'invalid_client', error_description: `secret ${SECRET} is wrong` }))) as TokenFetchError;
     expect(error.oauthErrorDescription).toBe('secret [redacted] is wrong');
     expect(error.message).not.toContain(SECRET);
+  });
+});
+
+describe('the token request', () => {
+  it('never goes through axios (so no token interceptor can recurse into it)', async () => {
+    let seen = 0;
+    const id = axios.interceptors.request.use((config) => {
+      seen++;
+      return config;
+    });
+    try {
+      expect((await fetchWith((res) => json(res, 200, { access_token: 'via-fetch', token_type: 'Bearer' }))).accessToken).toBe('via-fetch');
+      expect(seen).toBe(0);
+    } finally {
+      axios.interceptors.request.eject(id);
+    }
   });
 });
 
