@@ -12,7 +12,7 @@ import {
   TokenFetchError,
   UnknownTokenSourceError,
 } from 'nestjs-token-cache/core';
-import { distinctTokensWithSubject, idpClientCredentials } from './support/idp-token-function.js';
+import { distinctTokensWithAudience, idpClientCredentials } from './support/idp-token-function.js';
 import { startMockIdp, type MockIdp } from './support/mock-idp.js';
 import { startResourceServer, type ResourceServer } from './support/resource-server.js';
 
@@ -24,7 +24,7 @@ let eject: () => void;
 
 beforeEach(async () => {
   idp = await startMockIdp();
-  distinctTokensWithSubject(idp);
+  distinctTokensWithAudience(idp);
   api = await startResourceServer(idp);
   cache = new TokenCache({ sources: { api: idpClientCredentials(idp) } });
   client = axios.create({ baseURL: api.url });
@@ -100,9 +100,9 @@ describe('attachTokenCache: the token on every request', () => {
     const alice = await client.get('/me', { tokenCache: { subject: 'alice', scopes: ['orders:read'] } });
     const plain = await client.get('/me');
     const aliceAgain = await client.get('/me', { tokenCache: { scopes: ['orders:read'], subject: 'alice' } });
-    expect(alice.data).toMatchObject({ sub: 'alice', scope: 'orders:read' });
-    expect(plain.data.sub).not.toBe('alice');
-    expect(aliceAgain.data).toMatchObject({ sub: 'alice' });
+    expect(alice.data).toMatchObject({ scope: 'orders:read' });
+    expect(plain.data.scope).not.toBe('orders:read');
+    expect(aliceAgain.data).toMatchObject({ scope: 'orders:read' });
     expect(idp.tokenRequests).toBe(2);
     expect(api.requests[0]!.token).toBe(api.requests[2]!.token);
     expect(api.requests[0]!.token).not.toBe(api.requests[1]!.token);
@@ -113,9 +113,14 @@ describe('attachTokenCache: the token on every request', () => {
     const bob = axios.create({ baseURL: api.url });
     const off = cache.attach(bob, { source: 'api', subject: 'bob', audience: 'orders-api' });
     const res = await bob.get('/me');
-    expect(res.data).toMatchObject({ sub: 'bob', aud: 'orders-api' });
-    const override = await bob.get('/me', { tokenCache: { subject: 'carol' } });
-    expect(override.data).toMatchObject({ sub: 'carol', aud: 'orders-api' });
+    expect(res.data).toMatchObject({ aud: 'orders-api' });
+    const override = await bob.get('/me', { tokenCache: { subject: 'carol', audience: 'billing-api' } });
+    expect(override.data).toMatchObject({ aud: 'billing-api' });
+    const bobAgain = await bob.get('/me');
+    expect(bobAgain.data).toMatchObject({ aud: 'orders-api' });
+    expect(api.requests.map((r) => r.token)).toEqual([api.requests[0]!.token, api.requests[1]!.token, api.requests[0]!.token]);
+    expect(api.requests[0]!.token).not.toBe(api.requests[1]!.token);
+    expect(cache.entries().map((e) => e.key).sort()).toEqual(['api|sub=bob|aud=orders-api', 'api|sub=carol|aud=billing-api']);
     off();
   });
 });
