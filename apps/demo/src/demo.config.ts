@@ -20,6 +20,8 @@ export interface DemoOptions {
   apiUrl?: string;
   /** Keep tokens in Redis (RedisTokenStore) so instances share them. `REDIS_URL`, default none (memory). */
   redisUrl?: string;
+  /** Prefix of every Redis key the demo writes. `DEMO_REDIS_PREFIX`, default `token-cache-demo:`. */
+  redisKeyPrefix?: string;
   /** Where the sidecar writes the token files. `DEMO_TOKEN_DIR`, default a fresh temporary directory. */
   tokenDir?: string;
   /** How often the sidecar rewrites the token files, in ms. `DEMO_FILE_ROTATE_MS`, default a third of the TTL, at most 20 000. */
@@ -51,6 +53,7 @@ export function demoOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoOp
     idpUrl: env.DEMO_IDP_URL || undefined,
     apiUrl: env.DEMO_API_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    redisKeyPrefix: env.DEMO_REDIS_PREFIX || undefined,
     tokenDir: env.DEMO_TOKEN_DIR || undefined,
     fileRotateMs: int('DEMO_FILE_ROTATE_MS', env.DEMO_FILE_ROTATE_MS),
     adminKey: env.DEMO_ADMIN_KEY || undefined,
@@ -72,6 +75,7 @@ export function resolveDemoOptions(options: DemoOptions = {}): ResolvedDemoOptio
     idpUrl: options.idpUrl?.replace(/\/+$/, ''),
     apiUrl: options.apiUrl?.replace(/\/+$/, ''),
     redisUrl: options.redisUrl,
+    redisKeyPrefix: options.redisKeyPrefix ?? 'token-cache-demo:',
     tokenDir: options.tokenDir,
     fileRotateMs: options.fileRotateMs ?? Math.min(20_000, Math.floor((ttlSeconds * 1000) / 3)),
     adminKey: options.adminKey ?? randomBytes(12).toString('base64url'),

@@ -58,6 +58,10 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
     }
     const idpUrl = options.idpUrl ?? idp!.url;
     const apiUrl = options.apiUrl ?? api!.url;
+    // Token lifetimes are the IdP's business: a reused one tells its own.
+    if (idp === undefined) {
+      Object.assign(options, resolveDemoOptions({ ...input, ttlSeconds: await remoteTtl(idpUrl), adminKey: options.adminKey }));
+    }
 
     const tokenDir = options.tokenDir ?? (await mkdtemp(join(tmpdir(), 'token-cache-demo-')));
     if (options.tokenDir === undefined) cleanups.push(() => rm(tokenDir, { recursive: true, force: true }));
@@ -104,6 +108,14 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
   }
 }
 
+async function remoteTtl(idpUrl: string): Promise<number> {
+  const res = await fetch(`${idpUrl}/demo/info`, { signal: AbortSignal.timeout(5_000) }).catch((error: Error) => {
+    throw new Error(`no demo IdP answers at DEMO_IDP_URL=${idpUrl} (${error.message}); start the first instance before the second`);
+  });
+  if (!res.ok) throw new Error(`the IdP at ${idpUrl} is not a token-cache demo IdP (GET /demo/info answered ${res.status})`);
+  return ((await res.json()) as { ttlSeconds: number }).ttlSeconds;
+}
+
 /** The music app's first refresh token, as its one-time authorization-code login would leave it. */
 async function seedMusicRefreshToken(idpUrl: string): Promise<string> {
   const res = await fetch(`${idpUrl}/demo/refresh-tokens`, {
@@ -120,5 +132,5 @@ async function createStore(options: ResolvedDemoOptions): Promise<TokenStore | u
   if (options.redisUrl === undefined) return undefined;
   // Loaded only in Redis mode, so the demo runs without ioredis when it is not wanted.
   const { RedisTokenStore } = await import('nestjs-token-cache/redis');
-  return new RedisTokenStore({ url: options.redisUrl });
+  return new RedisTokenStore({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
 }

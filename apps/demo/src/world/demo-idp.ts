@@ -82,6 +82,10 @@ export class DemoIdp {
         void idp!.handleGrantRefreshToken(req).then(([status, body]) => sendJson(res, status, body));
         return;
       }
+      if (req.method === 'GET' && req.url === '/demo/info') {
+        sendJson(res, 200, { ttlSeconds: idp!.ttlSeconds });
+        return;
+      }
       service.requestHandler(req, res);
     });
     server.keepAliveTimeout = 5_000;
