@@ -150,3 +150,28 @@ describe('TokenCacheHealthIndicator over HTTP (/health)', () => {
     expect(Object.keys(await indicator.isHealthy())).toEqual(['token-cache']);
   });
 });
+
+describe('TokenCacheHealthIndicator wiring', () => {
+  it('finds the cache of a forRoot with isGlobal: false, and reports down (never throws) when there is none', async () => {
+    const { Module } = await import('@nestjs/common');
+    const { NestFactory } = await import('@nestjs/core');
+    const { TerminusModule } = await import('@nestjs/terminus');
+    @Module({ imports: [TerminusModule], providers: [TokenCacheHealthIndicator] })
+    class HealthOnly {}
+    @Module({ imports: [TokenCacheModule.forRoot({ isGlobal: false, sources: { api: switchableSource() } }), HealthOnly] })
+    class WithLocalCache {}
+    const app = await NestFactory.createApplicationContext(WithLocalCache, { logger: false });
+    const result = await app.get(TokenCacheHealthIndicator).isHealthy();
+    expect(result['token-cache']).toMatchObject({ status: 'up', sources: { api: { state: 'unused' } } });
+    await app.close();
+
+    @Module({ imports: [HealthOnly] })
+    class WithoutCache {}
+    const bare = await NestFactory.createApplicationContext(WithoutCache, { logger: false });
+    const down = await bare.get(TokenCacheHealthIndicator).isHealthy('tc');
+    expect(down).toEqual({
+      tc: { status: 'down', error: { name: 'TokenCacheConfigError', message: expect.stringMatching(/found no TokenCacheService.*TokenCacheModule\.forRoot\(\)/) } },
+    });
+    await bare.close();
+  });
+});

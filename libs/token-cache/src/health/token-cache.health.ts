@@ -2,12 +2,14 @@
  * A terminus 12 health indicator for the token cache. It only reads what the cache already knows (source
  * states, stats, the store's reachability): a health probe never calls a token endpoint.
  */
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { UnknownTokenSourceError, type TokenSourceState } from '../core/index.js';
+import { TokenCacheConfigError, UnknownTokenSourceError, type TokenSourceState } from '../core/index.js';
 import { describeError } from '../core/token-cache.errors.js';
 import { messages } from '../core/token-cache.messages.js';
 import { TokenCacheService } from '../nest/token-cache.service.js';
+import { healthMessages } from './token-cache.health.messages.js';
 
 export interface TokenCacheHealthOptions {
   /**
@@ -38,7 +40,8 @@ export interface TokenCacheHealthDetails {
 export class TokenCacheHealthIndicator {
   constructor(
     private readonly healthIndicatorService: HealthIndicatorService,
-    private readonly cache: TokenCacheService,
+    private readonly moduleRef: ModuleRef,
+    @Optional() private cache?: TokenCacheService,
   ) {}
 
   /**
@@ -52,9 +55,10 @@ export class TokenCacheHealthIndicator {
   ): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.healthIndicatorService.check(key);
     try {
+      const cache = this.resolveCache();
       const listed = options?.sources;
-      const names = listed ?? this.cache.sourceNames();
-      const configured = new Set(this.cache.sourceNames());
+      const names = listed ?? cache.sourceNames();
+      const configured = new Set(cache.sourceNames());
       const sources: Record<string, TokenCacheSourceHealth> = {};
       let up = true;
       for (const name of names) {
@@ -64,20 +68,33 @@ export class TokenCacheHealthIndicator {
           up = false;
           continue;
         }
-        const status = this.cache.sourceStatus(name);
+        const status = cache.sourceStatus(name);
         sources[name] = status;
-        if (status.state === 'failing' && (listed !== undefined || this.cache.isSourceUsed(name))) up = false;
+        if (status.state === 'failing' && (listed !== undefined || cache.isSourceUsed(name))) up = false;
       }
-      const stats = this.cache.stats();
+      const stats = cache.stats();
       const details: TokenCacheHealthDetails = {
         size: stats.size,
         hitRate: stats.hitRate,
-        store: { type: this.cache.store.type, reachable: this.cache.store.reachable },
+        store: { type: cache.store.type, reachable: cache.store.reachable },
         sources,
       };
       return up ? indicator.up(details) : indicator.down(details);
     } catch (error) {
       return indicator.down({ error: describeError(error) });
     }
+  }
+
+  /** Injected when the cache module is global (the default); else found anywhere in the app (`isGlobal: false`). */
+  private resolveCache(): TokenCacheService {
+    if (this.cache !== undefined) return this.cache;
+    let found: TokenCacheService | undefined;
+    try {
+      found = this.moduleRef.get(TokenCacheService, { strict: false });
+    } catch {
+      found = undefined;
+    }
+    if (found === undefined) throw new TokenCacheConfigError('TokenCacheHealthIndicator', healthMessages.noCache());
+    return (this.cache = found);
   }
 }
