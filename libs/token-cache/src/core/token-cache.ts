@@ -469,7 +469,7 @@ export class TokenCache {
       this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${durationMs} ms`);
       return token;
     } catch (error) {
-      const typed = this.toTypedError(error, request.source);
+      const typed = this.toTypedError(error, request.source, key);
       this.onFetchFailed(key, request.source, typed, startedAt);
       throw typed;
     }
@@ -514,8 +514,8 @@ export class TokenCache {
   }
 
   /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
-  private toTypedError(error: unknown, source: string): TokenCacheError {
-    if (error instanceof TokenCacheError) return this.scrub(error);
+  private toTypedError(error: unknown, source: string, key: string): TokenCacheError {
+    if (error instanceof TokenCacheError) return this.scrub(error, key);
     const e = error as { message?: unknown; code?: unknown };
     const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
     const secrets = this.sourceOf(source).secrets?.() ?? [];
@@ -524,19 +524,25 @@ export class TokenCache {
         source,
         retryable: true,
       }),
+      key,
     );
   }
 
   /**
    * The last line of defence before a fetch error reaches a caller, an event, a log line or a health reply:
    * a source redacts its own secrets, but an IdP or a login SDK may echo another source's secret or a token
-   * the cache holds. Removes every secret any source knows and every token in this process's store.
-   * Runs on failures only, never on the hot path.
+   * the cache holds (a login SDK repeating the session it failed to renew). Removes every secret any source
+   * knows, the token held for the failing key and each source's parameterless token. Bounded by the number
+   * of sources, not of entries, so an IdP outage with many keys failing at once stays cheap. JWTs and
+   * Bearer/Basic credentials are removed by pattern whatever their key.
    */
-  private scrub(error: TokenCacheError): TokenCacheError {
+  private scrub(error: TokenCacheError, key: string): TokenCacheError {
     const known: string[] = [];
     for (const source of this.sources.values()) known.push(...(source.secrets?.() ?? []));
-    for (const [, token] of this.store.entries()) known.push(token.accessToken);
+    for (const k of [key, ...this.plainKeys.values()]) {
+      const token = this.store.peek(k);
+      if (token !== undefined) known.push(token.accessToken);
+    }
     const fields = error as unknown as Record<string, unknown>;
     for (const field of ['message', 'stack', 'oauthErrorDescription']) {
       const value = fields[field];
