@@ -104,6 +104,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /** Pending until the connections first open (or fail, or CONNECT_WAIT_MS passes). */
   private connecting?: Promise<void>;
   private subscribedBefore = false;
+  private onFirstSubscription?: () => void;
   /** Redis's run_id when last connected: a new one means Redis restarted (and lost its keys). */
   private redisRunId?: string;
   private closed = false;
@@ -142,7 +143,10 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     this.subscriber.on('ready', () => this.onSubscriberReady());
 
-    const connecting = Promise.race([Promise.all([settled(this.client), settled(this.subscriber)]), delay(CONNECT_WAIT_MS)]).then(() => {
+    // Subscribed before the first call goes on: a token taken before that could miss its invalidation.
+    const subscribed = new Promise<void>((resolve) => (this.onFirstSubscription = resolve));
+    const subscriberSettled = Promise.race([subscribed, failed(this.subscriber)]);
+    const connecting = Promise.race([Promise.all([settled(this.client), subscriberSettled]), delay(CONNECT_WAIT_MS)]).then(() => {
       if (this.connecting === connecting) this.connecting = undefined;
     });
     this.connecting = connecting;
@@ -291,7 +295,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     if (this.closed || this.client.status !== 'ready') return FAILED;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Failed>((resolve) => {
-      timer = setTimeout(() => resolve(FAILED), COMMAND_TIMEOUT_MS);
+      // setImmediate: after an event-loop stall the reply may already be waiting; let I/O run before giving up.
+      timer = setTimeout(() => setImmediate(() => resolve(FAILED)), COMMAND_TIMEOUT_MS);
       timer.unref();
     });
     try {
@@ -382,6 +387,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
         // Messages sent while we were disconnected are lost: catch up with what Redis holds now.
         const first = !this.subscribedBefore;
         this.subscribedBefore = true;
+        this.onFirstSubscription?.();
         void this.catchUp(first);
       },
       () => undefined,
@@ -454,16 +460,21 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
 /** Resolves when the connection is ready, or has failed once (the store then starts degraded). */
 function settled(client: Redis): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
+  return firstOf(client, ['ready', 'error', 'end']);
+}
+
+/** Resolves when the connection has failed once. */
+function failed(client: Redis): Promise<void> {
+  return firstOf(client, ['error', 'end']);
+}
+
+function firstOf(client: Redis, events: string[]): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      client.off('ready', done);
-      client.off('error', done);
-      client.off('end', done);
+      for (const event of events) client.off(event, done);
       resolve();
     };
-    client.once('ready', done);
-    client.once('error', done);
-    client.once('end', done);
+    for (const event of events) client.once(event, done);
   });
 }
 
