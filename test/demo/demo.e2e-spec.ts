@@ -113,6 +113,11 @@ describe('demo app', () => {
     expect(status).toBe(200);
     expect(body.stats.size).toBeGreaterThanOrEqual(7);
     expect(body.entries.map((e: { source: string }) => e.source)).toContain('music');
+
+    expect((await call('/token-cache/tokens?source=music', { method: 'DELETE' })).status).toBe(401);
+    const removal = await call('/token-cache/tokens?source=music', { method: 'DELETE', headers: { 'x-admin-key': demo.adminKey } });
+    expect(removal.body).toEqual({ removed: 1 });
+    expect((await state()).entries.some((e) => e.source === 'music')).toBe(false);
   });
 
   it('survives a revocation: 401 -> invalidate -> one new token -> retry, invisible to the caller', async () => {
