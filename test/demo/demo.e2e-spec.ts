@@ -180,3 +180,22 @@ describe('demo app', () => {
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   });
 });
+
+describe('demo shutdown', () => {
+  it('close() ends open event streams and stops the app, API and IdP promptly', async () => {
+    const other = await createDemo({ port: 0, apiPort: 0, idpPort: 0, ttlSeconds: 30, logger: false });
+    const res = await fetch(`${other.url}/demo/events`);
+    const reader = res.body!.getReader();
+    const started = performance.now();
+    await other.close();
+    expect(performance.now() - started).toBeLessThan(3_000);
+    // The dashboard's stream is over (ended, or its socket closed) instead of holding the server open.
+    const drained = (async () => {
+      while (!(await reader.read()).done);
+    })();
+    await drained.catch((error: Error) => expect(error.message).toBe('terminated'));
+    for (const url of [other.url, other.apiUrl, other.idpUrl]) {
+      await expect(fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+    }
+  });
+});

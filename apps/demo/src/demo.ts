@@ -83,6 +83,8 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
     const app = await NestFactory.create(DemoModule.register(ctx, await createStore(options)), {
       // A bootstrap error is thrown to the caller (and close() runs), not a process.exit().
       abortOnError: false,
+      // Browsers hold keep-alive connections (the dashboard's among them): Ctrl+C should not wait for them to idle out.
+      forceCloseConnections: true,
       // Warnings and errors only: the start banner lists what matters.
       logger: options.logger ? ['warn', 'error'] : false,
     });

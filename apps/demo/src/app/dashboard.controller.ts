@@ -1,8 +1,8 @@
 /** The live dashboard (`/`), its data (`/demo/state`, `/demo/events` as server-sent events) and its buttons. */
 import { readFile } from 'node:fs/promises';
-import { Controller, Get, Header, HttpCode, Inject, Post, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Post, Sse, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
 import { TokenCacheService } from 'nestjs-token-cache';
-import { map, type Observable } from 'rxjs';
+import { map, Subject, takeUntil, type Observable } from 'rxjs';
 import { DEMO_CONTEXT, type DemoContext } from './demo-context.js';
 import { DemoMonitor } from './demo-monitor.service.js';
 
@@ -10,8 +10,9 @@ import { DemoMonitor } from './demo-monitor.service.js';
 const DASHBOARD = new URL('../../public/index.html', import.meta.url);
 
 @Controller()
-export class DashboardController {
+export class DashboardController implements OnModuleDestroy {
   private page?: Promise<string>;
+  private readonly closing = new Subject<void>();
 
   constructor(
     private readonly monitor: DemoMonitor,
@@ -41,7 +42,14 @@ export class DashboardController {
         type: 'cache',
         data: { type: e.type, source: e.source, key: e.key, at: e.at.toISOString(), durationMs: e.durationMs, error: e.error },
       })),
+      // An open dashboard must not keep app.close() waiting: the streams end before the HTTP server closes.
+      takeUntil(this.closing),
     );
+  }
+
+  onModuleDestroy(): void {
+    this.closing.next();
+    this.closing.complete();
   }
 
   /**
