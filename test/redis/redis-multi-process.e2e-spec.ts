@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockIdp, type MockIdp } from '../support/mock-idp.js';
-import { PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
+import { deleteTestKeys, PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
 
 const hasRedis = await testRedisAvailable('RedisTokenStore multi-process');
 const workerScript = fileURLToPath(new URL('../support/redis-worker.mjs', import.meta.url));
@@ -97,7 +97,10 @@ describe.skipIf(!hasRedis)('RedisTokenStore across processes (real Redis, 4 chil
     const codes = await Promise.all(closing);
     expect(codes).toEqual(codes.map(() => 0));
   });
-  afterAll(() => idp.close());
+  afterAll(async () => {
+    await deleteTestKeys();
+    await idp.close();
+  });
 
   async function startWorkers(redisUrl: string, keyPrefix: string): Promise<Worker[]> {
     workers = await Promise.all([0, 1, 2, 3].map(() => Worker.start({ REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, TOKEN_URL: idp.tokenUrl })));

@@ -2,12 +2,12 @@
  * RedisTokenStore inside real Nest apps: two apps share one token, health shows `store.reachable`
  * (false while Redis is down, while calls keep working), and `app.close()` closes the store's connections.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TokenCacheModule, TokenCacheService } from 'nestjs-token-cache';
 import { RedisTokenStore } from 'nestjs-token-cache/redis';
 import { bootObservedApp, switchableSource, type ObservedApp } from '../support/observed-app.js';
-import { PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
+import { deleteTestKeys, PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
 
 const hasRedis = await testRedisAvailable('RedisTokenStore in Nest apps');
 
@@ -37,6 +37,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore in Nest apps', () => {
     for (const app of apps.splice(0)) await app.close();
     for (const server of servers.splice(0)) await server.stop();
   });
+  afterAll(() => deleteTestKeys());
 
   it('two apps share one token; health shows the redis store reachable, then not while Redis is down (still up, still serving)', async () => {
     const server = await PrivateRedisServer.start();

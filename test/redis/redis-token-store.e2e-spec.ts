@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TokenCache, tokenFunction, type StoredToken, type TokenStoreEvent } from 'nestjs-token-cache/core';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'nestjs-token-cache/redis';
-import { PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
+import { FakeClock } from '../../libs/token-cache/src/core/testing/fake-clock.js';
+import { deleteTestKeys, PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
 
 const hasRedis = await testRedisAvailable('RedisTokenStore e2e');
 
@@ -45,6 +46,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     for (const close of closers.splice(0).reverse()) await close();
   });
   afterAll(async () => {
+    await deleteTestKeys();
     await admin.quit();
   });
 
@@ -79,6 +81,25 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     // A different key is a different token and a different fetch.
     const other = await instances[1]!.cache.getToken('api', { subject: 'u2' });
     expect(other).not.toBe(tokens[0]);
+    expect(state.calls).toBe(2);
+  });
+
+  it('shares refresh-ahead: instances that all see the token due refresh it with one fetch, and all switch to it', async () => {
+    const keyPrefix = uniquePrefix('ahead');
+    const { source, state } = countingSource({ expiresIn: 60, delayMs: 50 });
+    // The caches' clock starts at real time (Redis expires keys on its own clock) and moves without sleeping.
+    const clock = new FakeClock(Date.now());
+    const options = { clock, refreshBeforeExpiryMs: 30_000, expirySkewMs: 0 };
+    const instances = [0, 1, 2].map(() => instance(source, { keyPrefix }, options));
+    const t1 = await instances[0]!.cache.getToken('api');
+    for (const { cache } of instances) expect(await cache.getToken('api')).toBe(t1);
+    clock.advance(31_000);
+    // Due for refresh: every caller still gets t1 at once, and each instance starts a background refresh.
+    const now = await Promise.all(instances.map(({ cache }) => cache.getToken('api')));
+    expect(now).toEqual([t1, t1, t1]);
+    await until(() => instances.every(({ store }) => store.peek('api') !== undefined && store.peek('api')!.accessToken !== t1));
+    const t2 = instances[0]!.store.peek('api')!.accessToken;
+    for (const { cache } of instances) expect(await cache.getToken('api')).toBe(t2);
     expect(state.calls).toBe(2);
   });
 

@@ -10,9 +10,29 @@ import { Redis } from 'ioredis';
 
 export const TEST_REDIS_URL = process.env.TOKEN_CACHE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6390';
 
+const prefixesUsed: string[] = [];
+
 /** A key prefix no other test (or engineer) uses, so that tests can look at "every key" safely. */
 export function uniquePrefix(name = 't'): string {
-  return `tc-test:${name}:${randomBytes(4).toString('hex')}:`;
+  const prefix = `tc-test:${name}:${randomBytes(4).toString('hex')}:`;
+  prefixesUsed.push(prefix);
+  return prefix;
+}
+
+/** Deletes the keys under every prefix this test file made (the shared dev Redis stays tidy). */
+export async function deleteTestKeys(url = TEST_REDIS_URL): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    for (const prefix of prefixesUsed.splice(0)) {
+      const keys = await client.keys(`${prefix}*`);
+      if (keys.length) await client.del(...keys);
+    }
+  } catch {
+    // Best effort: the keys expire with their tokens anyway.
+  } finally {
+    client.disconnect();
+  }
 }
 
 async function ping(url: string): Promise<boolean> {
