@@ -166,6 +166,18 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(state.calls).toBe(2);
   });
 
+  it('an invalidation reaches instances holding the token even when Redis no longer has it (evicted by Redis)', async () => {
+    const keyPrefix = uniquePrefix('inval-gone');
+    const { source } = countingSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const token = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(token);
+    await admin.del(`${keyPrefix}token:api`);
+    expect(await a.cache.invalidate('api', undefined, token)).toBe(true);
+    await until(() => b.store.peek('api') === undefined, 1_000);
+  });
+
   it('a late compare-and-invalidate of an old token never removes the newer one, here or in other instances', async () => {
     const keyPrefix = uniquePrefix('cas');
     const { source, state } = countingSource();

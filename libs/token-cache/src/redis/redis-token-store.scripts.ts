@@ -27,15 +27,17 @@ export const scripts = {
   /**
    * Compare-and-delete. KEYS: token. ARGV: fingerprint ('' = unconditional), channel, message.
    * Deletes only when the stored token is the one named, so a newer token another instance stored survives.
+   * Publishes either way: an instance may hold the named token in memory although Redis no longer does
+   * (evicted by Redis, or Redis restarted), and each instance drops only that token (by fingerprint).
    */
   deleteToken: script(
     1,
     `${FINGERPRINT_OF_VALUE}
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 if ARGV[1] ~= '' and fingerprint(v) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`,
   ),
 
