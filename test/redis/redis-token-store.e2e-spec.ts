@@ -217,7 +217,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
 
   it('only the holder releases the lock: a holder whose lock expired leaves the next holder’s lock alone', async () => {
     const keyPrefix = uniquePrefix('owner');
-    const { source, state } = countingSource({ delayMs: 500 });
+    const { source, state } = countingSource({ delayMs: 1_000 });
     const a = instance(source, { keyPrefix, lockTtlMs: 150 });
     const b = instance(source, { keyPrefix, lockTtlMs: 5_000 });
     const first = a.cache.getToken('api');
