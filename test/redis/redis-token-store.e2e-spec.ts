@@ -200,6 +200,20 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(state.calls).toBe(2);
   });
 
+  it('refresh() fetches a new token even when another instance already stored one', async () => {
+    const keyPrefix = uniquePrefix('refresh');
+    const { source, state } = countingSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const old = await a.cache.getToken('api');
+    await new Promise((r) => setTimeout(r, 5)); // a later millisecond than the stored token's receipt
+    const fresh = await b.cache.refresh('api');
+    expect(fresh).not.toBe(old);
+    expect(state.calls).toBe(2);
+    await until(() => a.store.peek('api')?.accessToken === fresh, 1_000);
+    expect(await a.cache.getToken('api')).toBe(fresh);
+  });
+
   it('a dead lock holder blocks the others no longer than lockTtlMs', async () => {
     const keyPrefix = uniquePrefix('dead');
     const { source, state } = countingSource();

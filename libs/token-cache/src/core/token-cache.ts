@@ -202,10 +202,12 @@ export class TokenCache {
     this.markUsed(source);
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) return (await inFlight).accessToken;
-    const current = this.store.peek(key)?.accessToken;
+    // Across instances (a shared store), a token another instance received after this call began is as new
+    // as one fetched here; anything older is not.
+    const requestedAt = this.clock.now();
     const token = await this.track(
       key,
-      this.fetch(key, toRequest(source, params), 'refreshed', (t) => t.accessToken !== current && this.isUsable(t)),
+      this.fetch(key, toRequest(source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t)),
     );
     return token.accessToken;
   }
