@@ -46,3 +46,8 @@ export function report(name, { subject, baseline, ratio }, target) {
   );
   return ok;
 }
+
+/** Prints one result row without a target. */
+export function info(name, { subject, baseline, ratio }) {
+  console.log(`${name.padEnd(44)} ${fmt(subject).padStart(12)} ops/s vs baseline ${fmt(baseline).padStart(12)} ops/s  ratio ${ratio.toFixed(3)}  (information)`);
+}

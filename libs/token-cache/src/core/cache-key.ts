@@ -35,8 +35,13 @@ function esc(value: string): string {
  * Separator characters inside values are %-escaped so that no two requests can collide.
  */
 export function cacheKey(source: string, params?: TokenParams): string {
-  let key = esc(source);
-  if (params === undefined) return key;
+  const key = esc(source);
+  return params === undefined ? key : appendParams(key, params);
+}
+
+/** The key of `params` under a source's own (already escaped) key: the cache keeps those per source. */
+export function appendParams(sourceKey: string, params: TokenParams): string {
+  let key = sourceKey;
   const { subject, audience, resource, scopes } = params;
   if (subject !== undefined && subject !== '') key += `|sub=${esc(subject)}`;
   const normalized = scopes === undefined ? undefined : Array.isArray(scopes) && isNormalized(scopes) ? scopes : normalizeScopes(scopes);

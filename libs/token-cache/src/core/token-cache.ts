@@ -4,7 +4,7 @@
  */
 import { Observable, Subject } from 'rxjs';
 import { backoffDelay } from './backoff.js';
-import { cacheKey, normalizeScopes } from './cache-key.js';
+import { appendParams, cacheKey, normalizeScopes } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
@@ -116,19 +116,18 @@ export class TokenCache {
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
   getToken(source: string, params?: TokenParams): Promise<string> {
-    // The hot path (a warm parameterless key) is written out here: no key building, no await.
-    if (params === undefined) {
-      const hot = this.hot.get(source);
-      if (hot !== undefined) {
-        const token = this.store.getSync(hot.key);
-        if (token !== undefined) {
-          const now = this.clock.now();
-          if (now < token.expiresAt - this.skew) {
-            this.counters.hits++;
-            hot.counters.hits++;
-            if (now >= this.refreshAt(token)) this.refreshAhead(hot.key, token);
-            return Promise.resolve(token.accessToken);
-          }
+    // The hot path (a warm key) is written out here: one source lookup, no await.
+    const hot = this.hot.get(source);
+    if (hot !== undefined) {
+      const key = params === undefined ? hot.key : appendParams(hot.key, params);
+      const token = this.store.getSync(key);
+      if (token !== undefined) {
+        const now = this.clock.now();
+        if (now < token.expiresAt - this.skew) {
+          this.counters.hits++;
+          hot.counters.hits++;
+          if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
+          return Promise.resolve(token.accessToken);
         }
       }
     }
@@ -149,7 +148,8 @@ export class TokenCache {
       token = this.store.peek(source);
       if (token === undefined || token.source !== source) token = this.store.peek(this.keyOf(source, undefined));
     } else {
-      token = this.store.peek(this.keyOf(source, params));
+      const hot = this.hot.get(source);
+      token = this.store.peek(hot !== undefined ? appendParams(hot.key, params) : this.keyOf(source, params));
     }
     return token !== undefined && this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
   }
@@ -380,8 +380,9 @@ export class TokenCache {
       if (key === undefined) throw this.unknownSource(source);
       return key;
     }
-    this.assertSource(source);
-    return cacheKey(source, params);
+    const hot = this.hot.get(source);
+    if (hot === undefined) throw this.unknownSource(source);
+    return appendParams(hot.key, params);
   }
 
   private assertSource(source: string): void {
