@@ -3,7 +3,14 @@ import 'reflect-metadata';
 import { demoOptionsFromEnv } from './demo.config.js';
 import { createDemo } from './demo.js';
 
-const demo = await createDemo(demoOptionsFromEnv());
+const demo = await createDemo(demoOptionsFromEnv()).catch((error: Error & { code?: string; port?: number }) => {
+  const hint =
+    error.code === 'EADDRINUSE'
+      ? `port ${error.port} is taken: choose others with PORT, DEMO_API_PORT, DEMO_IDP_PORT (0 picks free ones)`
+      : error.message;
+  console.error(`\n  The demo could not start: ${hint}\n`);
+  process.exit(1);
+});
 const started = demo.idp ? '' : ' (reused, DEMO_IDP_URL / DEMO_API_URL)';
 const lines = [
   '',

@@ -34,26 +34,27 @@ export class ScenariosController {
   @Get('trading/:bot/accounts')
   trading(@Param('bot') bot: string) {
     const client = this.desk.client(bot);
-    return this.call('trading', async () => ({ bot, user: client.user, apiUrl: client.apiUrl, ...(await client.accounts() as object) }));
+    return this.call(SOURCES.trading, async () => ({ bot, user: client.user, apiUrl: client.apiUrl, ...(await client.accounts() as object) }));
   }
 
   @Get('music/now-playing')
   nowPlaying() {
-    return this.call('music', async () => (await this.music.get('/me/player/currently-playing')).data);
+    return this.call(SOURCES.music, async () => (await this.music.get('/me/player/currently-playing')).data);
   }
 
   @Get('files/:name')
   file(@Param('name') name: string) {
     const client = name === 'reports' ? this.reports : name === 'billing' ? this.billing : undefined;
     if (!client) throw new HttpException(`no token file "${name}"; try reports or billing`, HttpStatus.NOT_FOUND);
-    return this.call('files', async () => (await client.get(`/${name}`)).data);
+    return this.call(SOURCES.file(name), async () => (await client.get(`/${name}`)).data);
   }
 
   @Get('gateway/orders')
   orders() {
-    return this.call('gateway', async () => (await this.gateway.get('/orders')).data);
+    return this.call(SOURCES.gateway, async () => (await this.gateway.get('/orders')).data);
   }
 
+  /** Calls are counted per source, so the dashboard can set them beside each source's token fetches. */
   private async call<T>(scenario: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await this.monitor.track(scenario, fn);
