@@ -78,6 +78,13 @@ describe('demo app', () => {
     expect(demo.idp!.countFor(DEMO_CLIENTS.gateway.clientId)).toBe(1);
   });
 
+  it('answers the inventory route through @nestjs/axios HttpService with the same gateway token', async () => {
+    const { status, body } = await call('/gateway/inventory');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ client: DEMO_CLIENTS.gateway.clientId, items: [{ sku: 'TC-001' }, { sku: 'TC-002' }] });
+    expect(demo.idp!.countFor(DEMO_CLIENTS.gateway.clientId)).toBe(1);
+  });
+
   it('answers the token-file routes and follows a rewritten file', async () => {
     for (const file of TOKEN_FILES) {
       const { status, body } = await call(`/files/${file.name}`);

@@ -1,4 +1,5 @@
 /** The demo Nest app: every part of the suite wired the way a user would. */
+import { HttpModule } from '@nestjs/axios';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
@@ -12,6 +13,7 @@ import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
 import { featureClientModules } from './feature-clients.js';
 import { FileRotationService } from './file-rotation.service.js';
 import { HealthController } from './health.controller.js';
+import { InventoryService } from './inventory.service.js';
 import { ScenariosController } from './scenarios.controller.js';
 import { TradingDesk } from './trading-desk.service.js';
 
@@ -45,9 +47,10 @@ export class DemoModule {
           admin: { enabled: true, path: 'token-cache', guards: [AdminKeyGuard] },
         }),
         ...featureClientModules(ctx),
+        HttpModule.register({ baseURL: `${ctx.apiUrl}/gateway`, timeout: 10_000 }),
       ],
       controllers: [DashboardController, ScenariosController, HealthController],
-      providers: [AdminKeyGuard, DemoMonitor, TradingDesk, FileRotationService, TokenCacheHealthIndicator],
+      providers: [AdminKeyGuard, DemoMonitor, TradingDesk, FileRotationService, InventoryService, TokenCacheHealthIndicator],
     };
   }
 }

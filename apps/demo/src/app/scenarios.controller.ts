@@ -5,6 +5,7 @@ import { InjectTokenClient } from 'nestjs-token-cache';
 import { TOKEN_FILES } from '../demo.config.js';
 import { DemoMonitor } from './demo-monitor.service.js';
 import { SOURCES } from './demo-sources.js';
+import { InventoryService } from './inventory.service.js';
 import { TradingDesk } from './trading-desk.service.js';
 
 @Controller()
@@ -12,6 +13,7 @@ export class ScenariosController {
   constructor(
     private readonly desk: TradingDesk,
     private readonly monitor: DemoMonitor,
+    private readonly inventory: InventoryService,
     @InjectTokenClient('gateway') private readonly gateway: AxiosInstance,
     @InjectTokenClient('music') private readonly music: AxiosInstance,
     @InjectTokenClient(SOURCES.file('reports')) private readonly reports: AxiosInstance,
@@ -27,6 +29,7 @@ export class ScenariosController {
         { scenario: 'music', path: '/music/now-playing', detail: 'refresh-token grant' },
         ...TOKEN_FILES.map((f) => ({ scenario: 'files', path: `/files/${f.name}`, detail: `${f.file} (${f.format})` })),
         { scenario: 'gateway', path: '/gateway/orders', detail: 'client credentials' },
+        { scenario: 'gateway', path: '/gateway/inventory', detail: 'same token, via HttpService' },
       ],
     };
   }
@@ -52,6 +55,11 @@ export class ScenariosController {
   @Get('gateway/orders')
   orders() {
     return this.call(SOURCES.gateway, async () => (await this.gateway.get('/orders')).data);
+  }
+
+  @Get('gateway/inventory')
+  stock() {
+    return this.call(SOURCES.gateway, () => this.inventory.stock());
   }
 
   /** Calls are counted per source, so the dashboard can set them beside each source's token fetches. */

@@ -16,6 +16,8 @@ export interface ResourceApiOptions {
   host?: string;
   /** Logins of the trading venues are served here and signed by this IdP. */
   idp: DemoIdp;
+  /** The time tokens are checked against (epoch ms); tests move it instead of sleeping. Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface ResourceApiStats {
@@ -46,6 +48,7 @@ export class ResourceApi {
     private readonly server: Server,
     readonly url: string,
     private readonly idp: DemoIdp,
+    private readonly now: () => number,
   ) {
     this.jwks = createRemoteJWKSet(new URL(idp.jwksUrl));
   }
@@ -58,7 +61,7 @@ export class ResourceApi {
     server.keepAliveTimeout = 5_000;
     const host = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port ?? 0, host);
-    api = new ResourceApi(server, `http://${host}:${port}`, options.idp);
+    api = new ResourceApi(server, `http://${host}:${port}`, options.idp, options.now ?? Date.now);
     return api;
   }
 
@@ -120,6 +123,11 @@ export class ResourceApi {
       if (!claims) return;
       return sendJson(res, 200, { orders: [{ id: 'ord-1001', status: 'shipped' }, { id: 'ord-1002', status: 'packing' }], client: claims.sub });
     }
+    if (method === 'GET' && path === '/gateway/inventory') {
+      const claims = await this.authorize(req, res, 'orders-api');
+      if (!claims) return;
+      return sendJson(res, 200, { items: [{ sku: 'TC-001', stock: 42 }, { sku: 'TC-002', stock: 7 }], client: claims.sub });
+    }
     const files = /^\/warehouse\/([a-z]+)$/.exec(path);
     if (method === 'GET' && files) {
       const claims = await this.authorize(req, res, 'warehouse-api');
@@ -134,7 +142,7 @@ export class ResourceApi {
     const match = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
     if (!match) return this.reject(res, 'missing bearer token');
     try {
-      const { payload } = await jwtVerify(match[1], this.jwks, { issuer: this.idp.url, audience });
+      const { payload } = await jwtVerify(match[1], this.jwks, { issuer: this.idp.url, audience, currentDate: new Date(this.now()) });
       if (typeof payload.seq !== 'number' || payload.seq < this.revokedBeforeSeq) return this.reject(res, 'token revoked');
       return payload;
     } catch (error) {
