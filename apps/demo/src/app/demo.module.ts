@@ -50,7 +50,7 @@ export class DemoModule {
         HttpModule.register({ baseURL: `${ctx.apiUrl}/gateway`, timeout: 10_000 }),
       ],
       controllers: [DashboardController, ScenariosController, HealthController],
-      providers: [AdminKeyGuard, DemoMonitor, TradingDesk, FileRotationService, InventoryService, TokenCacheHealthIndicator],
+      providers: [DemoMonitor, TradingDesk, FileRotationService, InventoryService, TokenCacheHealthIndicator],
     };
   }
 }
