@@ -18,12 +18,13 @@ cat > package.json <<JSON
     "@nestjs/common": "12.5.1",
     "@nestjs/core": "12.5.1",
     "@nestjs/schedule": "12.0.2",
+    "@nestjs/terminus": "12.1.0",
     "axios": "1.21.1",
     "nestjs-token-cache": "file:../$tarball",
     "reflect-metadata": "0.2.2",
     "rxjs": "7.8.2"
   },
-  "devDependencies": { "typescript": "6.0.3", "@types/node": "^20.19.0" }
+  "devDependencies": { "typescript": "6.0.3", "@types/node": "^20.19.0", "oauth2-mock-server": "8.2.3" }
 }
 JSON
 cat > tsconfig.json <<JSON

@@ -11,11 +11,35 @@ import {
   tokenFunction,
   type TokenCacheStats,
 } from 'nestjs-token-cache';
-import { MemoryTokenStore, TokenCache, TokenCacheConfigError, attachTokenCache } from 'nestjs-token-cache/core';
+import { MemoryTokenStore, TokenCache, TokenCacheConfigError, attachTokenCache, clientCredentials } from 'nestjs-token-cache/core';
+import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
+import { TerminusModule } from '@nestjs/terminus';
+import { OAuth2Server } from 'oauth2-mock-server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AxiosInstance } from 'axios';
 
+// A real IdP on loopback, and an API that rejects the first token it sees with 401 invalid_token.
+const idp = new OAuth2Server();
+await idp.issuer.keys.generate('RS256');
+await idp.start(0, '127.0.0.1');
+let idpTokens = 0;
+idp.service.on('beforeResponse', () => void idpTokens++);
+const seen: string[] = [];
+const api = createServer((req, res) => {
+  const auth = req.headers.authorization ?? '';
+  seen.push(auth);
+  if (seen.length === 1) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
+});
+await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+
 let calls = 0;
-const api = tokenFunction(async () => ({ accessToken: `pack-token-${++calls}`, expiresIn: 3600 }));
+const fn = tokenFunction(async () => ({ accessToken: `pack-token-${++calls}`, expiresIn: 3600 }));
 
 @Injectable()
 class Consumer {
@@ -28,10 +52,17 @@ class Consumer {
 @Module({
   imports: [
     ScheduleModule.forRoot(),
-    TokenCacheModule.forRoot({ sources: { api }, store: new MemoryTokenStore({ maxEntries: 10 }) }),
-    TokenCacheModule.forFeature({ name: 'api', source: 'api', baseURL: 'http://127.0.0.1:9' }),
+    TerminusModule,
+    TokenCacheModule.forRoot({
+      sources: {
+        api: fn,
+        idp: clientCredentials({ tokenUrl: `${idp.issuer.url}/token`, clientId: 'pack-app', clientSecret: 's3cr:et%+', scope: ['read'] }),
+      },
+      store: new MemoryTokenStore({ maxEntries: 10 }),
+    }),
+    TokenCacheModule.forFeature({ name: 'api', source: 'idp', baseURL: apiUrl }),
   ],
-  providers: [Consumer],
+  providers: [Consumer, TokenCacheHealthIndicator],
 })
 class AppModule {}
 
@@ -41,19 +72,27 @@ const tokens = await Promise.all([cache.getToken('api'), cache.getToken('api'), 
 const stats: TokenCacheStats = cache.stats();
 if (new Set(tokens).size !== 1 || calls !== 1 || stats.misses !== 3) throw new Error(`single flight broken: ${JSON.stringify(stats)}`);
 if (!app.get(SchedulerRegistry).doesExist('interval', 'token-cache:cleanup')) throw new Error('cleanup interval not registered');
-if (typeof http.get !== 'function') throw new Error('forFeature client missing');
+// 401 -> the sent token is invalidated, one fresh fetch, one retry that succeeds.
+const reply = await http.get('/data');
+if (reply.status !== 200 || seen.length !== 2 || !seen[1]!.startsWith('Bearer ') || idpTokens !== 2) {
+  throw new Error(`401 retry broken: status ${reply.status}, requests ${seen.length}, idp tokens ${idpTokens}`);
+}
+const health = await app.get(TokenCacheHealthIndicator).isHealthy('token-cache');
+if (health['token-cache'].status !== 'up') throw new Error(`health: ${JSON.stringify(health)}`);
 // The axios augmentation ships with the package: these options type-check.
 const config: import('axios').AxiosRequestConfig = { skipTokenCache: true, tokenCache: { subject: 'x', scopes: ['a'] } };
 void config;
-const core = new TokenCache({ sources: { api } });
+const core = new TokenCache({ sources: { api: fn } });
 const eject = attachTokenCache(axios.create(), core, { source: 'api' });
 eject();
 try {
-  new TokenCache({ sources: { api }, maxEntries: 0 });
+  new TokenCache({ sources: { api: fn }, maxEntries: 0 });
   throw new Error('expected a config error');
 } catch (e) {
   if (!(e instanceof TokenCacheConfigError)) throw e;
 }
 await core.close();
 await app.close();
+await idp.stop();
+api.close();
 console.log('PACK-SMOKE OK');
