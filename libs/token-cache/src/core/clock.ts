@@ -3,6 +3,12 @@ import type { Clock } from './token-cache.types.js';
 // Captured at load, so that test frameworks that fake timers later can be detected (and never stall us).
 const nativeDateNow = Date.now;
 const nativeSetImmediate = setImmediate;
+// Fake timers installed before this module loaded (a fake Date.now is not native code; @sinonjs/fake-timers
+// marks its functions with `clock`): then the clock is simply read on every call.
+const canCoarsen =
+  /\[native code\]/.test(Function.prototype.toString.call(nativeDateNow)) &&
+  !('clock' in (nativeSetImmediate as object)) &&
+  !('clock' in (nativeDateNow as object));
 /** Reads of the cached time allowed before the clock is read again, even within one turn. */
 const MAX_USES_PER_READ = 1024;
 let turnNow = 0;
@@ -18,7 +24,7 @@ const endTurn = () => {
  * `Date.now` has been replaced (fake timers in tests), it is read on every call.
  */
 export function coarseNow(): number {
-  if (Date.now !== nativeDateNow) return Date.now();
+  if (!canCoarsen || Date.now !== nativeDateNow) return Date.now();
   if (turnValid && ++turnUses < MAX_USES_PER_READ) return turnNow;
   turnNow = nativeDateNow();
   turnUses = 0;
