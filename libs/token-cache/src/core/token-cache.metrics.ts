@@ -17,6 +17,9 @@ import {
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
+import type { TokenCacheCounters } from './token-cache.types.js';
+
+export type { TokenCacheCounters };
 
 /** The instrumentation scope (meter) name. */
 export const TOKEN_CACHE_METER_NAME = 'nestjs-token-cache';
@@ -39,17 +42,6 @@ export const TOKEN_CACHE_METRICS = {
 /** `outcome` of a fetch in `token_cache.fetch.duration`. */
 export type TokenFetchOutcome = 'success' | 'failure';
 
-/** The monotonic counts of one source, as `stats()` counts them for the whole cache. */
-export interface TokenCacheCounters {
-  hits: number;
-  misses: number;
-  fetches: number;
-  fetchFailures: number;
-  refreshesAhead: number;
-  invalidations: number;
-  evictions: number;
-  expiredRemoved: number;
-}
 
 export function createCounters(): TokenCacheCounters {
   return { hits: 0, misses: 0, fetches: 0, fetchFailures: 0, refreshesAhead: 0, invalidations: 0, evictions: 0, expiredRemoved: 0 };

@@ -73,16 +73,8 @@ export class TokenCache {
   /** Per-source counts behind the OpenTelemetry counters: plain increments keep the hot path cheap. */
   private readonly sourceCounters = new Map<string, TokenCacheCounters>();
   private readonly metrics: TokenCacheMetrics;
-  private readonly counters = {
-    hits: 0,
-    misses: 0,
-    fetches: 0,
-    fetchFailures: 0,
-    refreshesAhead: 0,
-    invalidations: 0,
-    evictions: 0,
-    expiredRemoved: 0,
-  };
+  /** Totals over all sources. */
+  private readonly counters: TokenCacheCounters = createCounters();
 
   /** Every cache event: fetched, refreshed, fetch_failed, invalidated, evicted, expired, cleared. Never a token. */
   readonly events$: Observable<TokenCacheEvent> = this.events.asObservable();

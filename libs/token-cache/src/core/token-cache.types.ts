@@ -51,17 +51,21 @@ export interface TokenCacheEntry {
   state: TokenEntryState;
 }
 
-export interface TokenCacheStats {
-  size: number;
+/** The monotonic counts behind `stats()`, kept for the whole cache and per source (for metrics). */
+export interface TokenCacheCounters {
   hits: number;
   misses: number;
-  hitRate: number;
   fetches: number;
   fetchFailures: number;
   refreshesAhead: number;
   invalidations: number;
   evictions: number;
   expiredRemoved: number;
+}
+
+export interface TokenCacheStats extends TokenCacheCounters {
+  size: number;
+  hitRate: number;
   inFlight: number;
 }
 
