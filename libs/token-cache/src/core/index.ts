@@ -8,6 +8,7 @@ export type {
   TokenCacheEvent,
   TokenCacheEventType,
   TokenCacheLogger,
+  TokenCacheCounters,
   TokenCacheStats,
   TokenEntryState,
   TokenParams,
