@@ -82,10 +82,12 @@ export function createTokenCacheAdminController(admin: TokenCacheAdminOptions | 
 
     private parseQuery(query: Record<string, unknown>): { source?: string; expired: boolean } {
       if (Object.keys(query).some((k) => k !== 'source' && k !== 'expired')) throw new BadRequestException(adminMessages.unknownQuery());
-      const { source, expired } = query;
+      const { expired } = query;
+      // `?source=` (empty, as a form or the documented `?source=&expired=true` template sends it) means no filter.
+      const source = query.source === '' ? undefined : query.source;
       if (expired !== undefined && expired !== 'true' && expired !== 'false') throw new BadRequestException(adminMessages.badExpired());
       if (source !== undefined) {
-        if (typeof source !== 'string' || source === '') throw new BadRequestException(adminMessages.badSource());
+        if (typeof source !== 'string') throw new BadRequestException(adminMessages.badSource());
         const known = this.cache.sourceNames();
         if (!known.includes(source)) throw new BadRequestException(adminMessages.unknownSource(known));
       }
