@@ -133,16 +133,20 @@ export class TokenCache {
 
   /** What is cached and still usable (a read-only object), or undefined. Never fetches, never counts as a hit. */
   peek(source: string, params?: TokenParams): CachedToken | undefined {
-    let token: StoredToken | undefined;
     if (params === undefined) {
       // Most source names are their own key; an entry found under the bare name whose source is that name
       // can only be the parameterless entry (keys with parameters contain '|', which a name's key escapes).
-      token = this.store.peek(source);
-      if (token === undefined || token.source !== source) token = this.store.peek(this.keyOf(source, undefined));
-    } else {
-      const hot = this.hot.get(source);
-      token = this.store.peek(hot !== undefined ? appendParams(hot.key, params) : this.keyOf(source, params));
+      // Kept this small so it inlines: everything else is in peekByKey().
+      const token = this.store.peek(source);
+      if (token !== undefined && token.source === source) {
+        return this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
+      }
     }
+    return this.peekByKey(this.keyOf(source, params));
+  }
+
+  private peekByKey(key: string): CachedToken | undefined {
+    const token = this.store.peek(key);
     return token !== undefined && this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
   }
 
