@@ -37,7 +37,7 @@ export interface AttachTokenCacheOptions {
 export type TokenCacheAttachTarget = AxiosInstance | { readonly axiosRef: AxiosInstance };
 
 /** The part of the cache the interceptor uses; a `TokenCache` or `TokenCacheService`. */
-export type TokenCacheLike = Pick<TokenCache, 'getToken' | 'invalidate'> & Partial<Pick<TokenCache, 'peek'>>;
+export type TokenCacheLike = Pick<TokenCache, 'getToken' | 'invalidate'> & Partial<Pick<TokenCache, 'peek' | 'warmToken'>>;
 
 /**
  * Per-request bookkeeping, carried on the config under a string key so it survives axios' `mergeConfig`
@@ -75,7 +75,13 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
 
   const owner = {};
 
-  const onRequest = async (config: Config): Promise<Config> => {
+  const withToken = (config: Config, attempt: Attempt, token: string): Config => {
+    setHeader(config, header, prefix + token);
+    config[ATTEMPT] = attempt;
+    return config;
+  };
+  // Not async: with a warm token the request goes on without waiting a turn; only a fetch is awaited.
+  const onRequest = (config: Config): Config | Promise<Config> => {
     const previous = config[ATTEMPT];
     let attempt: Attempt;
     if (previous instanceof Attempt && previous.owner === owner) {
@@ -85,10 +91,9 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
       if (hasHeader(config.headers, header)) return config;
       attempt = new Attempt(owner, paramsFor(baseParams, config.tokenCache), false);
     }
-    const token = await cache.getToken(source, attempt.params);
-    setHeader(config, header, prefix + token);
-    config[ATTEMPT] = attempt;
-    return config;
+    const warm = cache.warmToken?.(source, attempt.params);
+    if (warm !== undefined) return withToken(config, attempt, warm);
+    return cache.getToken(source, attempt.params).then((token) => withToken(config, attempt, token));
   };
 
   /** A rejected token: invalidate exactly it, then retry once. Undefined when the reply goes to the caller as is. */

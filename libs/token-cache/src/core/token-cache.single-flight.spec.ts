@@ -53,6 +53,22 @@ describe('single flight', () => {
     expect(cache.peek('api', { scopes: ['x'] })).toEqual(t);
   });
 
+  it('warmToken answers synchronously from the cache only: a hit when warm, undefined (nothing fetched) when cold', async () => {
+    const { cache, source, clock } = harness();
+    expect(cache.warmToken('api')).toBeUndefined();
+    expect(cache.warmToken('nope')).toBeUndefined();
+    expect(source.count).toBe(0);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    await cache.getToken('api', { scopes: ['b', 'a'] });
+    expect(cache.warmToken('api', { scopes: ['a', 'b'] })).toBe('token-1');
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+    clock.advance(3_600_000 - 300_000); // refresh due: still answered, and the background refresh starts
+    expect(cache.warmToken('api', { scopes: ['a', 'b'] })).toBe('token-1');
+    expect(source.count).toBe(2);
+    clock.advance(300_000);
+    expect(cache.warmToken('api')).toBeUndefined();
+  });
+
   it('rejects an unknown source with UnknownTokenSourceError naming the known ones', async () => {
     const { cache } = harness();
     await expect(cache.getToken('nope')).rejects.toMatchObject({ name: 'UnknownTokenSourceError', source: 'nope', message: expect.stringContaining('"api"') });
