@@ -73,3 +73,14 @@ describe('option validation', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('timer-valued options', () => {
+  it.each(['fetchTimeoutMs', 'cleanupIntervalMs'])('rejects %s above the longest timer delay (2^31 - 1 ms), which Node would fire at once', (option) => {
+    expect(() => new TokenCache({ sources, [option]: 2 ** 31 })).toThrow(expect.objectContaining({ name: 'TokenCacheConfigError', option }));
+    expect(() => new TokenCache({ sources, [option]: 2 ** 31 - 1 })).not.toThrow();
+  });
+
+  it('rejects a source timeoutMs above it too', () => {
+    expect(() => tokenFunction(() => 't', { timeoutMs: 2 ** 31 })).toThrow(expect.objectContaining({ option: 'tokenFunction.timeoutMs' }));
+  });
+});

@@ -5,7 +5,7 @@ import { messages } from './token-cache.messages.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 import type { Clock, TokenCacheLogger } from './token-cache.types.js';
-import { assertNonNegativeInt, assertPositiveInt, describeValue } from './validate.js';
+import { assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
 
 export const DEFAULTS = {
   maxEntries: 10_000,
@@ -74,8 +74,8 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
   assertNonNegativeInt('expirySkewMs', options.expirySkewMs);
   assertNonNegativeInt('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs);
   assertPositiveInt('defaultTtlMs', options.defaultTtlMs);
-  assertPositiveInt('fetchTimeoutMs', options.fetchTimeoutMs);
-  assertPositiveInt('cleanupIntervalMs', options.cleanupIntervalMs);
+  assertTimerMs('fetchTimeoutMs', options.fetchTimeoutMs);
+  assertTimerMs('cleanupIntervalMs', options.cleanupIntervalMs);
   const preload = options.preload ?? [];
   if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string')) {
     throw new TokenCacheConfigError('preload', messages.config('preload', 'expected an array of source names'));

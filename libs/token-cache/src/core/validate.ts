@@ -19,6 +19,15 @@ export function assertPositiveInt(option: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(option, 'a positive integer', value);
 }
 
+/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Undefined or a positive integer a timer can wait: at most MAX_TIMER_MS. */
+export function assertTimerMs(option: string, value: unknown): void {
+  assertPositiveInt(option, value);
+  if (typeof value === 'number' && value > MAX_TIMER_MS) fail(option, `at most ${MAX_TIMER_MS} ms (the longest timer delay)`, value);
+}
+
 /** Undefined or an integer >= 0. */
 export function assertNonNegativeInt(option: string, value: unknown): void {
   if (value === undefined) return;

@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { MemoryTokenStore } from '../core/memory-token-store.js';
 import { TokenCacheConfigError } from '../core/token-cache.errors.js';
 import type { SharedFetchOptions, StoredToken, TokenStore } from '../core/token-store.interface.js';
-import { assertPositiveInt } from '../core/validate.js';
+import { assertPositiveInt, assertTimerMs } from '../core/validate.js';
 import { fingerprintOfValue, parseEncryptionKey, RedisTokenCodec } from './redis-token-codec.js';
 import { redisMessages } from './redis-token-store.messages.js';
 import { scripts, type LuaScript } from './redis-token-store.scripts.js';
@@ -118,7 +118,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     }
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//i.test(url))) throw new TokenCacheConfigError('url', redisMessages.badUrl());
     if (typeof keyPrefix !== 'string' || keyPrefix === '') throw new TokenCacheConfigError('keyPrefix', redisMessages.badKeyPrefix());
-    assertPositiveInt('lockTtlMs', lockTtlMs);
+    assertTimerMs('lockTtlMs', lockTtlMs);
     const key = encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey);
     super({ maxEntries });
     this.codec = new RedisTokenCodec(key);

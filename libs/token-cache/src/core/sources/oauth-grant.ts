@@ -29,7 +29,7 @@ import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenR
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import { parseExpiresIn, parseOAuthTokenBody } from '../token-response.js';
-import { assertNonEmptyString, assertOptionalString, assertPositiveInt, assertUrl, describeValue } from '../validate.js';
+import { assertNonEmptyString, assertOptionalString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
 import type { TokenFetchContext } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
 
@@ -103,7 +103,7 @@ export class OAuthGrantClient {
     }
     assertUrl(`${factory}.tokenUrl`, options.tokenUrl);
     assertNonEmptyString(`${factory}.clientId`, options.clientId);
-    assertPositiveInt(`${factory}.timeoutMs`, options.timeoutMs);
+    assertTimerMs(`${factory}.timeoutMs`, options.timeoutMs);
     assertOptionalString(`${factory}.issuer`, options.issuer);
     const authMethod = options.authMethod ?? defaultAuthMethod;
     if (!allowedMethods.includes(authMethod)) {

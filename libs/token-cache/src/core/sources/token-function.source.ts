@@ -1,6 +1,6 @@
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
-import { assertPositiveInt } from '../validate.js';
+import { assertPositiveInt, assertTimerMs } from '../validate.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import type { TokenSource } from './token-source.interface.js';
 
@@ -25,7 +25,7 @@ export function tokenFunction(fn: TokenFunction, options: TokenFunctionOptions =
     throw new TokenCacheConfigError('tokenFunction', messages.config('tokenFunction', 'expected a function returning a token'));
   }
   assertPositiveInt('tokenFunction.defaultTtlMs', options.defaultTtlMs);
-  assertPositiveInt('tokenFunction.timeoutMs', options.timeoutMs);
+  assertTimerMs('tokenFunction.timeoutMs', options.timeoutMs);
   return {
     kind: 'function',
     defaultTtlMs: options.defaultTtlMs,
