@@ -38,7 +38,7 @@ describe('expiry resolution', () => {
   });
 
   it('rejects negative or non-numeric expiresIn with a TokenResponseError', () => {
-    for (const expiresIn of [-1, 'soon', Number.NaN, Infinity, {}]) {
+    for (const expiresIn of [-1, 'soon', Number.NaN, Infinity, {}, null, '']) {
       expect(() => validateTokenResponse({ accessToken: 't', expiresIn: expiresIn as never }, 's', NOW, TTL)).toThrow(TokenResponseError);
     }
   });
@@ -69,7 +69,7 @@ describe('parseOAuthTokenBody', () => {
   });
 
   it('rejects HTML, truncated JSON, non-objects, no access_token and bad expires_in', () => {
-    for (const body of ['<html>oops</html>', '{"access_token":"a"', '', '[1]', 'null', '{"token":"a"}', '{"access_token":"a","expires_in":-5}', '{"access_token":"a","expires_in":"soon"}']) {
+    for (const body of ['<html>oops</html>', '{"access_token":"a"', '', '[1]', 'null', '{"token":"a"}', '{"access_token":"a","expires_in":-5}', '{"access_token":"a","expires_in":"soon"}', '{"access_token":"a","expires_in":null}']) {
       expect(() => parseOAuthTokenBody(body, 's'), body).toThrow(TokenResponseError);
     }
   });

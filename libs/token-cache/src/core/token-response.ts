@@ -11,11 +11,12 @@ const EPOCH_SECONDS_BELOW = 1e11;
 
 /** `expires_in`/`expiresIn` in seconds: a finite number >= 0 or a numeric string; else a TokenResponseError. */
 export function parseExpiresIn(value: unknown, source: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
+  // Absent means "not said"; null is a value, and not a number.
+  if (value === undefined) return undefined;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
     throw new TokenResponseError(
-      messages.badResponse(source, `"expires_in" must be a number of seconds >= 0, got ${typeof value === 'number' ? value : typeof value}`),
+      messages.badResponse(source, `"expires_in" must be a number of seconds >= 0, got ${typeof value === 'number' ? value : value === null ? 'null' : typeof value}`),
       source,
     );
   }
@@ -121,7 +122,7 @@ export function parseOAuthTokenBody(body: unknown, source: string): TokenRespons
   return {
     accessToken: o.access_token,
     tokenType: typeof o.token_type === 'string' ? o.token_type : undefined,
-    expiresIn: o.expires_in === undefined || o.expires_in === null ? undefined : (o.expires_in as number),
+    expiresIn: o.expires_in as number | undefined,
     refreshToken: typeof o.refresh_token === 'string' ? o.refresh_token : undefined,
     scope: typeof o.scope === 'string' ? o.scope : undefined,
   };
