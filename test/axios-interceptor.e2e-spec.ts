@@ -157,6 +157,15 @@ describe('attachTokenCache: 401 retry', () => {
     expect(idp.tokenRequests).toBe(2);
   });
 
+  it('treats an invalid_token challenge on a 2xx reply as a rejection too', async () => {
+    await client.get('/warm');
+    api.revokeAllSeen();
+    api.rejectStatus = 200;
+    await client.get('/odd-gateway');
+    expect(api.requests.map((r) => r.accepted)).toEqual([true, false, true]);
+    expect(idp.tokenRequests).toBe(2);
+  });
+
   it('retries a 401 that validateStatus lets through as a success', async () => {
     await client.get('/warm');
     api.revokeAllSeen();

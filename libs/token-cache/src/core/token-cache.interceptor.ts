@@ -121,8 +121,11 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
   });
   const responseId = instance.interceptors.response.use(
     (response) => {
-      // validateStatus may let a 401 through as a success; the cheap status test keeps the hot path cheap.
-      if (response.status < 400) return response;
+      // validateStatus may let a 401 through as a success, and an invalid_token challenge may come with any
+      // status: only a reply with neither skips the retry check (two cheap tests on the hot path).
+      if (response.status < 400 && (response.headers as Record<string, unknown> | undefined)?.['www-authenticate'] === undefined) {
+        return response;
+      }
       return retryAfterRejection(response.config as Config, response).then((retried) => retried ?? response);
     },
     async (error: unknown) => {
