@@ -461,7 +461,7 @@ export class TokenCache {
     try {
       let token: StoredToken;
       if (this.store.fetchShared !== undefined) {
-        token = await this.store.fetchShared(key, () => this.runSource(source, request, timeoutMs), { accept, timeoutMs });
+        token = await this.store.fetchShared(key, () => this.runSource(source, request, timeoutMs), { accept, timeoutMs, shouldStore: stillCurrent });
       } else {
         token = await this.runSource(source, request, timeoutMs);
         if (stillCurrent()) await this.store.set(key, token);

@@ -36,6 +36,11 @@ export interface SharedFetchOptions {
   accept: (token: StoredToken) => boolean;
   /** How long the fetch may take; a lock is held no longer than this (plus a margin). */
   timeoutMs: number;
+  /**
+   * Asked once the fetch has its token: false when the cache was cleared while it ran. The token then goes to
+   * the waiting callers but is stored nowhere (not in memory, not in the shared backend).
+   */
+  shouldStore?: () => boolean;
   signal?: AbortSignal;
 }
 
