@@ -145,6 +145,32 @@ describe('TokenCacheModule', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('two caches (isGlobal: false) each keep cleaning: the second does not take over the first one\'s interval', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const clockA = new FakeClock();
+    const clockB = new FakeClock();
+    @Module({ imports: [TokenCacheModule.forRoot({ isGlobal: false, sources: { a: countingSource() }, clock: clockA, cleanupIntervalMs: 60_000 })], providers: [ConsumerA], exports: [ConsumerA] })
+    class ModA {}
+    @Module({ imports: [TokenCacheModule.forRoot({ isGlobal: false, sources: { b: countingSource() }, clock: clockB, cleanupIntervalMs: 60_000 })], providers: [ConsumerB], exports: [ConsumerB] })
+    class ModB {}
+    const app = await boot([ScheduleModule.forRoot(), ModA, ModB]);
+    const a = app.get(ConsumerA).cache;
+    const b = app.get(ConsumerB).cache;
+    expect(a).not.toBe(b);
+    await a.getToken('a');
+    await b.getToken('b');
+    clockA.advance(3_600_000);
+    clockB.advance(3_600_000);
+    vi.advanceTimersByTime(60_000);
+    await vi.waitFor(() => expect([a.stats().expiredRemoved, b.stats().expiredRemoved]).toEqual([1, 1]));
+    const registry = app.get(SchedulerRegistry);
+    const registered = registry.getInterval(TOKEN_CACHE_CLEANUP_INTERVAL);
+    await app.close();
+    expect(registry.doesExist('interval', TOKEN_CACHE_CLEANUP_INTERVAL)).toBe(false);
+    expect(registered).toBeDefined();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('app.close() leaves no timer open', async () => {
     const before = timersOpen();
     const app = await boot([ScheduleModule.forRoot(), TokenCacheModule.forRoot({ sources: { api: countingSource() } })]);

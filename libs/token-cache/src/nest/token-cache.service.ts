@@ -17,8 +17,7 @@ import type { TokenCacheModuleOptions } from './token-cache-module-options.inter
 @Injectable()
 export class TokenCacheService extends TokenCache implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private static readonly logger = new Logger('TokenCache');
-  private ownTimer?: NodeJS.Timeout;
-  private registeredInterval = false;
+  private cleanupTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(TOKEN_CACHE_MODULE_OPTIONS) options: TokenCacheModuleOptions,
@@ -29,18 +28,15 @@ export class TokenCacheService extends TokenCache implements OnModuleInit, OnApp
 
   onModuleInit(): void {
     const run = () => void this.removeExpired().catch((error: Error) => TokenCacheService.logger.warn(`Token cache cleanup failed: ${error.message}`));
-    const interval = setInterval(run, this.options.cleanupIntervalMs);
-    if (this.schedulerRegistry) {
+    const timer = setInterval(run, this.options.cleanupIntervalMs);
+    this.cleanupTimer = timer;
+    if (this.schedulerRegistry !== undefined && !this.schedulerRegistry.doesExist('interval', TOKEN_CACHE_CLEANUP_INTERVAL)) {
       // Registered so that it shows (and can be inspected or stopped) with the app's other schedules.
-      if (this.schedulerRegistry.doesExist('interval', TOKEN_CACHE_CLEANUP_INTERVAL)) {
-        this.schedulerRegistry.deleteInterval(TOKEN_CACHE_CLEANUP_INTERVAL);
-      }
-      this.schedulerRegistry.addInterval(TOKEN_CACHE_CLEANUP_INTERVAL, interval);
-      this.registeredInterval = true;
+      this.schedulerRegistry.addInterval(TOKEN_CACHE_CLEANUP_INTERVAL, timer);
     } else {
-      // No ScheduleModule.forRoot() in the app: keep cleaning with a timer that never holds the process open.
-      interval.unref();
-      this.ownTimer = interval;
+      // No ScheduleModule.forRoot() in the app, or another cache (isGlobal: false) holds the name: keep
+      // cleaning with a timer that never holds the process open.
+      timer.unref();
     }
   }
 
@@ -48,23 +44,20 @@ export class TokenCacheService extends TokenCache implements OnModuleInit, OnApp
     if (this.options.preload.length) await this.preload();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    this.stopCleanup();
+  onModuleDestroy(): void {
+    const timer = this.cleanupTimer;
+    if (timer === undefined) return;
+    this.cleanupTimer = undefined;
+    clearInterval(timer);
+    // Only our own registration: another cache's interval under the same name stays.
+    const registry = this.schedulerRegistry;
+    if (registry?.doesExist('interval', TOKEN_CACHE_CLEANUP_INTERVAL) && registry.getInterval(TOKEN_CACHE_CLEANUP_INTERVAL) === timer) {
+      registry.deleteInterval(TOKEN_CACHE_CLEANUP_INTERVAL);
+    }
   }
 
+  /** After every onModuleDestroy (app.close() runs those first): sources, watchers and the store close last. */
   async onApplicationShutdown(): Promise<void> {
-    this.stopCleanup();
     await this.close();
-  }
-
-  private stopCleanup(): void {
-    if (this.ownTimer) {
-      clearInterval(this.ownTimer);
-      this.ownTimer = undefined;
-    }
-    if (this.registeredInterval && this.schedulerRegistry?.doesExist('interval', TOKEN_CACHE_CLEANUP_INTERVAL)) {
-      this.schedulerRegistry.deleteInterval(TOKEN_CACHE_CLEANUP_INTERVAL);
-    }
-    this.registeredInterval = false;
   }
 }
