@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { coarseNow } from './clock.js';
 
@@ -14,6 +16,22 @@ describe('coarseNow', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     expect(coarseNow()).toBeGreaterThanOrEqual(first + 5);
+  });
+
+  it('is never stale in an I/O callback that follows an idle wait (the turn ends before the loop blocks)', () => {
+    // A plain Node process (a test runner's worker keeps its loop busy and would hide the bug) on the built
+    // library (npm test builds it first): read the clock in a timer callback, go idle until a child writes.
+    const clock = fileURLToPath(new URL('../../dist/core/clock.js', import.meta.url));
+    const script = `
+      const { spawn } = await import('node:child_process');
+      const { coarseNow } = await import(${JSON.stringify(clock)});
+      setTimeout(() => {
+        coarseNow();
+        spawn('sh', ['-c', 'sleep 0.3; echo done']).stdout.once('data', () => console.log(Date.now() - coarseNow()));
+      }, 0);`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect(result.stderr).toBe('');
+    expect(Number(result.stdout.trim())).toBeLessThan(50);
   });
 
   it('re-reads after 1,024 uses even within one turn', () => {

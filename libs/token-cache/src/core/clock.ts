@@ -30,7 +30,10 @@ export function coarseNow(): number {
   turnUses = 0;
   if (!turnValid) {
     turnValid = true;
-    nativeSetImmediate(endTurn).unref();
+    // Not unref'd: a pending ref'd immediate keeps the loop from blocking in its poll phase, so no I/O
+    // callback can run after an idle wait with the time of the turn before it. It runs at once, so it
+    // never holds a process open.
+    nativeSetImmediate(endTurn);
   }
   return turnNow;
 }
