@@ -12,6 +12,5 @@ export const messages = {
     `Fetching a token for source "${source}" timed out after ${ms} ms (raise "fetchTimeoutMs" or the source's "timeoutMs" if the identity provider is slow).`,
   badResponse: (source: string, problem: string) =>
     `The token response for source "${source}" is unusable: ${problem}. Nothing was cached.`,
-  backingOff: (source: string, ms: number, cause: string) =>
-    `Fetching a token for source "${source}" is backing off for ${ms} ms after a failure: ${cause}`,
+  closed: (source: string) => `The token cache was closed while fetching a token for source "${source}".`,
 } as const;

@@ -70,6 +70,8 @@ export class TokenCache {
   private readonly events = new Subject<TokenCacheEvent>();
   private readonly unsubscribers: (() => void)[] = [];
   private closed = false;
+  /** Aborted by close(): every fetch in flight is aborted with it, so no socket or timer outlives the cache. */
+  private readonly closing = new AbortController();
   /** Per-source counts behind the OpenTelemetry counters: plain increments keep the hot path cheap. */
   private readonly sourceCounters = new Map<string, TokenCacheCounters>();
   private readonly metrics: TokenCacheMetrics;
@@ -189,7 +191,8 @@ export class TokenCache {
   /** A shared store may already hold a token another instance fetched; else fetch. */
   private async readThroughOrFetch(key: string, request: TokenRequest): Promise<StoredToken> {
     if (this.store.fetchShared === undefined) {
-      const remote = await this.store.get(key);
+      // A store that can't be read is a miss, not a failed call: fetching still works.
+      const remote = await this.store.get(key).catch(() => undefined);
       if (remote !== undefined && this.isUsable(remote)) return remote;
     }
     return this.fetch(key, request, 'fetched', (t) => this.isUsable(t));
@@ -235,16 +238,16 @@ export class TokenCache {
     } else {
       this.generation++;
     }
+    const prefix = source === undefined ? undefined : this.plainKeys.get(source)!;
+    const affected = (key: string) => prefix === undefined || key === prefix || key.startsWith(`${prefix}|`);
+    // Callers after a clear start a fetch of their own instead of joining one from before it.
+    for (const key of [...this.inFlight.keys()]) if (affected(key)) this.inFlight.delete(key);
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
       if (source !== undefined && token.source !== source) continue;
       if (await this.store.delete(key)) removed++;
     }
-    for (const key of [...this.keyStates.keys()]) {
-      if (source === undefined || key === this.plainKeys.get(source) || key.startsWith(`${this.plainKeys.get(source)}|`)) {
-        this.keyStates.delete(key);
-      }
-    }
+    for (const key of [...this.keyStates.keys()]) if (affected(key)) this.keyStates.delete(key);
     this.emit('cleared', source ?? '*', '*', { removed });
     return removed;
   }
@@ -367,6 +370,7 @@ export class TokenCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await Promise.allSettled([...this.sources.values()].map(async (s) => s.close?.()));
     await this.store.close?.();
@@ -464,7 +468,7 @@ export class TokenCache {
         token = await this.store.fetchShared(key, () => this.runSource(source, request, timeoutMs), { accept, timeoutMs, shouldStore: stillCurrent });
       } else {
         token = await this.runSource(source, request, timeoutMs);
-        if (stillCurrent()) await this.store.set(key, token);
+        if (stillCurrent()) await this.storeFetched(key, token);
       }
       this.onFetchSucceeded(key, request.source);
       const durationMs = this.clock.now() - startedAt;
@@ -479,6 +483,15 @@ export class TokenCache {
     }
   }
 
+  /** A good token the store could not keep still goes to its callers: a store failure is not a fetch failure. */
+  private async storeFetched(key: string, token: StoredToken): Promise<void> {
+    try {
+      await this.store.set(key, token);
+    } catch (error) {
+      this.options.logger?.warn(`Token store "${this.store.type}" could not keep the token for ${key}: ${describeError(error).name}`);
+    }
+  }
+
   /** One call of the source, bounded by the timeout, its response validated. Counts as a fetch. */
   private async runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
     this.count(request.source, 'fetches');
@@ -486,14 +499,14 @@ export class TokenCache {
     const timeoutError = new TokenFetchError(messages.fetchTimeout(request.source, timeoutMs), { source: request.source, retryable: true });
     let rejectTimeout!: (error: Error) => void;
     const timedOut = new Promise<never>((_, reject) => (rejectTimeout = reject));
-    const cancel = startTimer(
-      this.clock,
-      () => {
-        controller.abort(timeoutError);
-        rejectTimeout(timeoutError);
-      },
-      timeoutMs,
-    );
+    const stop = (error: TokenFetchError) => {
+      controller.abort(error);
+      rejectTimeout(error);
+    };
+    const cancel = startTimer(this.clock, () => stop(timeoutError), timeoutMs);
+    const onClose = () => stop(new TokenFetchError(messages.closed(request.source), { source: request.source, retryable: false }));
+    if (this.closing.signal.aborted) onClose();
+    else this.closing.signal.addEventListener('abort', onClose, { once: true });
     try {
       const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock }), timedOut]);
       const receivedAt = this.clock.now();
@@ -511,25 +524,20 @@ export class TokenCache {
         ...(request.resource !== undefined && { resource: request.resource }),
       };
     } catch (error) {
-      throw controller.signal.aborted ? timeoutError : error;
+      throw controller.signal.aborted ? (controller.signal.reason as TokenFetchError) : error;
     } finally {
       cancel();
+      this.closing.signal.removeEventListener('abort', onClose);
     }
   }
 
   /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
   private toTypedError(error: unknown, source: string, key: string): TokenCacheError {
     if (error instanceof TokenCacheError) return this.scrub(error, key);
-    const e = error as { message?: unknown; code?: unknown };
+    const e = error as { message?: unknown };
     const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
-    const secrets = this.sourceOf(source).secrets?.() ?? [];
-    return this.scrub(
-      new TokenFetchError(messages.fetchFailed(source, redact(detail, secrets)), {
-        source,
-        retryable: true,
-      }),
-      key,
-    );
+    // scrub() removes every source's secrets and the cached tokens from the message.
+    return this.scrub(new TokenFetchError(messages.fetchFailed(source, detail), { source, retryable: true }), key);
   }
 
   /**
@@ -576,7 +584,10 @@ export class TokenCache {
     // A non-retryable failure (bad credentials) won't heal by itself soon: wait the longest.
     const failures = fetchError !== undefined && !fetchError.retryable ? Number.MAX_SAFE_INTEGER : keyState.failures;
     keyState.backoffUntil = now + backoffDelay(failures, this.options.random, fetchError?.retryAfterMs);
+    // Most recently failed last; bounded like the store, so an IdP outage across many subjects can't grow it.
+    this.keyStates.delete(key);
     this.keyStates.set(key, keyState);
+    if (this.keyStates.size > this.options.maxEntries) this.keyStates.delete(this.keyStates.keys().next().value!);
     const sourceState = this.sourceStateOf(source);
     sourceState.consecutiveFailures++;
     const described = describeError(error);
@@ -613,10 +624,16 @@ export class TokenCache {
     }
   }
 
-  /** A watched source (a token file) changed: replace its cached entries at once. */
+  /**
+   * A watched source (a token file) changed: replace its cached entries at once. A key backing off after a
+   * failure (the file was missing) may try again now; a key whose fetch is in flight fetches again after it,
+   * since that fetch may have read the old content.
+   */
   private onSourceChanged(source: string): void {
+    const prefix = this.plainKeys.get(source)!;
+    for (const key of [...this.keyStates.keys()]) if (key === prefix || key.startsWith(`${prefix}|`)) this.keyStates.delete(key);
     for (const [key, token] of this.store.entries()) {
-      if (token.source !== source || this.inFlight.has(key)) continue;
+      if (token.source !== source) continue;
       const request: TokenRequest = {
         source,
         subject: token.subject,
@@ -624,8 +641,18 @@ export class TokenCache {
         audience: token.audience,
         resource: token.resource,
       };
-      this.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
+      const inFlight = this.inFlight.get(key);
+      if (inFlight === undefined) this.refetchChanged(key, request);
+      else void inFlight.then(
+        () => this.refetchChanged(key, request),
+        () => this.refetchChanged(key, request),
+      );
     }
+  }
+
+  private refetchChanged(key: string, request: TokenRequest): void {
+    if (this.closed || this.inFlight.has(key)) return;
+    this.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
   }
 
   private emit(type: TokenCacheEventType, source: string, key: string, extra: Partial<TokenCacheEvent> = {}): void {
