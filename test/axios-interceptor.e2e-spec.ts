@@ -359,4 +359,16 @@ describe('attachTokenCache: bad input', () => {
     expect((error as TokenCacheConfigError).option).toBe('tokenCache');
     expect(api.requests).toHaveLength(0);
   });
+
+  it('rejects per-request key fields that are not strings, so two subjects can never share a key', async () => {
+    for (const [tokenCache, option] of [
+      [{ subject: { id: 1 } }, 'tokenCache.subject'],
+      [{ audience: 42 }, 'tokenCache.audience'],
+      [{ resource: ['x'] }, 'tokenCache.resource'],
+    ] as const) {
+      const error = await client.get('/bad', { tokenCache: tokenCache as never }).catch((e: unknown) => e);
+      expect((error as TokenCacheConfigError).option).toBe(option);
+    }
+    expect(api.requests).toHaveLength(0);
+  });
 });

@@ -202,6 +202,10 @@ function paramsFor(base: TokenParams | undefined, perRequest: unknown): TokenPar
   }
   const own = pickParams(perRequest as TokenCacheRequestOptions);
   if (own === undefined) return base;
+  // Checked like attach()'s: an object subject would become "[object Object]" and share a key with others.
+  assertOptionalString('tokenCache.subject', own.subject);
+  assertOptionalString('tokenCache.audience', own.audience);
+  assertOptionalString('tokenCache.resource', own.resource);
   assertScopes('tokenCache.scopes', own.scopes);
   return { ...base, ...own };
 }
