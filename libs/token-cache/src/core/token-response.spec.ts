@@ -62,7 +62,7 @@ describe('parseOAuthTokenBody', () => {
     expect(parseOAuthTokenBody('{"access_token":"a","token_type":"bearer","expires_in":"3600","scope":"x y","refresh_token":"r"}', 's')).toEqual({
       accessToken: 'a',
       tokenType: 'bearer',
-      expiresIn: '3600',
+      expiresIn: 3600,
       scope: 'x y',
       refreshToken: 'r',
     });

@@ -118,11 +118,10 @@ export function parseOAuthTokenBody(body: unknown, source: string): TokenRespons
   if (typeof o.access_token !== 'string' || o.access_token === '') {
     throw new TokenResponseError(messages.badResponse(source, 'the reply has no "access_token"'), source);
   }
-  parseExpiresIn(o.expires_in, source);
   return {
     accessToken: o.access_token,
     tokenType: typeof o.token_type === 'string' ? o.token_type : undefined,
-    expiresIn: o.expires_in as number | undefined,
+    expiresIn: parseExpiresIn(o.expires_in, source),
     refreshToken: typeof o.refresh_token === 'string' ? o.refresh_token : undefined,
     scope: typeof o.scope === 'string' ? o.scope : undefined,
   };

@@ -14,6 +14,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { json, startRawServer, type RawRequest, type RawServer } from '../../../../../test/support/raw-http-server.js';
 import { FakeClock, flush } from '../testing/fake-clock.js';
+import { httpError } from './oauth-grant.js';
 
 const SECRET = 'cl:ient%2B+secret ✓';
 const REFRESH = 'rt-0123456789-secret';
@@ -300,4 +301,18 @@ describe('parseRetryAfter', () => {
     ['99999', 300_000],
   ])('%s -> %s ms', (value, ms) => expect(parseRetryAfter(value, now)).toBe(ms));
   it.each([null, undefined, '', 'soon', '-5', '1.5'])('%s -> undefined', (value) => expect(parseRetryAfter(value, now)).toBeUndefined());
+});
+
+describe('httpError: oauthError is an RFC 6749 error code or nothing', () => {
+  const clock = { now: () => 0 };
+  it('keeps a code', () => {
+    expect(httpError(400, null, '{"error":"invalid_client"}', 's', { clock }).oauthError).toBe('invalid_client');
+  });
+  it('drops anything that is not a code (an echoed token, a huge or quoted value) from the field and the message', () => {
+    for (const error of ['eyJhbGciOi.secret"value', 'x'.repeat(65), 'line\nbreak', '']) {
+      const e = httpError(400, null, JSON.stringify({ error }), 's', { clock });
+      expect(e.oauthError).toBeUndefined();
+      if (error) expect(e.message).not.toContain(error);
+    }
+  });
 });

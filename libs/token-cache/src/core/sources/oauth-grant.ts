@@ -28,7 +28,7 @@ import { RETRY_AFTER_MAX_MS } from '../backoff.js';
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
-import { parseExpiresIn, parseOAuthTokenBody } from '../token-response.js';
+import { parseOAuthTokenBody } from '../token-response.js';
 import { assertNonEmptyString, assertOptionalString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
 import type { TokenFetchContext } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
@@ -221,11 +221,12 @@ export class OAuthGrantClient {
       text = ''; // an error reply cut short: its status still says enough
     }
     if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets);
-    const body = parseOAuthTokenBody(text, source);
-    const parsed: TokenResponse = { ...body, expiresIn: parseExpiresIn(body.expiresIn, source) };
+    const parsed: TokenResponse = parseOAuthTokenBody(text, source);
     return { response: new Response(text, { status: res.status, headers: res.headers }), parsed };
   }
 }
+
+const OAUTH_ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
 /** The TokenFetchError for a non-2xx reply (RFC 6749 §5.2 error body where there is one). */
 export function httpError(
@@ -243,7 +244,9 @@ export function httpError(
     body = undefined; // HTML error pages and the like: the status is all there is
   }
   const o = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-  const oauthError = typeof o.error === 'string' && o.error !== '' ? o.error : undefined;
+  // RFC 6749 §5.2: an error code is a few printable ASCII characters without '"' or '\\'. Anything else
+  // (an echoed token, a stack trace) is not a code and never reaches the message or the field.
+  const oauthError = typeof o.error === 'string' && OAUTH_ERROR_CODE.test(o.error) ? o.error : undefined;
   const description =
     typeof o.error_description === 'string' && o.error_description !== '' ? redact(o.error_description, secrets).slice(0, 300) : undefined;
   const retryable =
