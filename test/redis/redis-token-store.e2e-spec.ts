@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { TokenCache, tokenFunction, type StoredToken, type TokenStoreEvent } from 'nestjs-token-cache/core';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'nestjs-token-cache/redis';
 import { FakeClock } from '../../libs/token-cache/src/core/testing/fake-clock.js';
+import { RedisProxy } from '../support/redis-proxy.js';
 import { deleteTestKeys, PrivateRedisServer, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
 
 const hasRedis = await testRedisAvailable('RedisTokenStore e2e');
@@ -349,6 +350,86 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await b.cache.invalidate('api', undefined, token);
     await until(() => storeA.peek('api') === undefined, 1_000);
     expect(state.calls).toBe(1);
+  });
+
+  /** Two instances reaching the dev Redis through a proxy that can cut the link (Redis keeps its keys and run_id). */
+  async function behindProxy(name: string) {
+    const proxy = await RedisProxy.start(TEST_REDIS_URL);
+    closers.push(() => proxy.close());
+    const keyPrefix = uniquePrefix(name);
+    const { source, state } = countingSource();
+    const a = instance(source, { url: proxy.url, keyPrefix });
+    const b = instance(source, { url: proxy.url, keyPrefix });
+    const plainValue = async () => (await admin.get(`${keyPrefix}token:api`)) ?? '';
+    return { proxy, a, b, state, plainValue };
+  }
+
+  it('a token revoked during an outage does not come back when the link returns: the newer token wins everywhere', async () => {
+    const { proxy, a, b, state, plainValue } = await behindProxy('outage-newer');
+    const t1 = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(t1);
+
+    proxy.cut();
+    await until(() => !a.store.reachable && !b.store.reachable);
+    // A gets a 401 for T1: dropped here, but Redis can't hear it; A's new token can't be written there either.
+    expect(await a.cache.invalidate('api', undefined, t1)).toBe(true);
+    const t2 = await a.cache.getToken('api');
+    expect(t2).not.toBe(t1);
+    expect(await plainValue()).toContain(t1);
+
+    proxy.restore();
+    await until(() => a.store.reachable && b.store.reachable, 10_000);
+    // The missed invalidation reaches B, and A shares the token it fetched meanwhile.
+    await until(async () => (await plainValue()).includes(t2) && b.store.peek('api')?.accessToken !== t1, 5_000);
+    await new Promise((r) => setTimeout(r, 200)); // any late message would show here
+    expect(a.store.peek('api')?.accessToken).toBe(t2);
+    expect([undefined, t2]).toContain(b.store.peek('api')?.accessToken);
+    expect(await plainValue()).toContain(t2);
+    expect(await a.cache.getToken('api')).toBe(t2);
+    expect(await b.cache.getToken('api')).toBe(t2);
+    expect(state.calls).toBe(2);
+  });
+
+  it('a token refreshed during an outage is not replaced by the older one Redis still holds: it is shared instead', async () => {
+    const { proxy, a, b, state, plainValue } = await behindProxy('outage-refresh');
+    const t1 = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(t1);
+
+    proxy.cut();
+    await until(() => !a.store.reachable && !b.store.reachable);
+    await new Promise((r) => setTimeout(r, 5)); // a later millisecond than T1's receipt
+    const t2 = await a.cache.refresh('api');
+    expect(t2).not.toBe(t1);
+    expect(await plainValue()).toContain(t1);
+
+    proxy.restore();
+    await until(() => a.store.reachable && b.store.reachable, 10_000);
+    await until(async () => (await plainValue()).includes(t2) && b.store.peek('api')?.accessToken === t2, 5_000);
+    await new Promise((r) => setTimeout(r, 200)); // any late message would show here
+    expect(a.store.peek('api')?.accessToken).toBe(t2);
+    expect(b.store.peek('api')?.accessToken).toBe(t2);
+    expect(await plainValue()).toContain(t2);
+    expect(await a.cache.getToken('api')).toBe(t2);
+    expect(state.calls).toBe(2);
+  });
+
+  it('a token revoked during an outage is not read back from Redis, and the missed invalidation reaches the others', async () => {
+    const { proxy, a, b, state, plainValue } = await behindProxy('outage-revoked');
+    const t1 = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(t1);
+
+    proxy.cut();
+    await until(() => !a.store.reachable && !b.store.reachable);
+    expect(await a.cache.invalidate('api', undefined, t1)).toBe(true);
+    proxy.restore();
+    await until(() => a.store.reachable, 10_000);
+    // Redis may still hold T1 here: A must fetch anew instead of taking it.
+    const t2 = await a.cache.getToken('api');
+    expect(t2).not.toBe(t1);
+    await until(() => b.store.peek('api')?.accessToken !== t1, 5_000);
+    expect(await b.cache.getToken('api')).toBe(t2);
+    expect(await plainValue()).toContain(t2);
+    expect(state.calls).toBe(2);
   });
 
   it('Redis down: no call fails, reachable is false; it reconnects by itself and shares again', async () => {

@@ -69,6 +69,21 @@ return 1`,
   ),
 
   /**
+   * Compare-and-set: stores a token only if the value there is still the one the caller read (by fingerprint,
+   * '' = none), so a token another instance wrote meanwhile is never overwritten by an older one.
+   * KEYS: token. ARGV: fingerprint read, value, expiresAt (epoch ms), channel, message. Returns 1 if stored.
+   */
+  replaceToken: script(
+    1,
+    `${FINGERPRINT_OF_VALUE}
+if fingerprint(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`,
+  ),
+
+  /**
    * Takes the fetch lock unless the token changed since the caller read it (then the caller looks again
    * instead of fetching twice). KEYS: token, lock. ARGV: fingerprint read ('' = none), owner, ttl ms.
    * Returns 0 = token changed, 1 = lock taken, 2 = lock held by another instance.

@@ -55,6 +55,7 @@ const CONNECT_WAIT_MS = 2_000;
 /** Waiters look at Redis this often even if no pub/sub message came (a lost message must not stall them). */
 const POLL_INTERVAL_MS = 100;
 const LOCK_MARGIN_MS = 5_000;
+const MAX_PENDING_DELETES = 10_000;
 /** Reconnect quickly (the store is only degraded meanwhile), at most every 2 s. */
 const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
 
@@ -101,6 +102,13 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /** Callers of `fetchShared` waiting for another instance's fetch, by key. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly cleanups: (() => void)[] = [];
+  /**
+   * Invalidations Redis missed (it was unreachable), by key: the fingerprint of the token dropped here. Until
+   * they are replayed after the reconnect, that token in Redis is treated as gone, so a revoked token can't come back.
+   */
+  private readonly pendingDeletes = new Map<string, string>();
+  /** Keys whose last write to Redis failed: their token is shared after the reconnect if Redis has none. */
+  private readonly unshared = new Set<string>();
   /** Pending until the connections first open (or fail, or CONNECT_WAIT_MS passes). */
   private connecting?: Promise<void>;
   private subscribedBefore = false;
@@ -157,7 +165,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     const local = this.getSync(key);
     if (local !== undefined) return local;
     const remote = await this.readRemote(key);
-    if (remote === FAILED || remote.token === undefined) return undefined;
+    if (remote === FAILED || remote.token === undefined || this.revoked(key, remote.token)) return undefined;
     await super.set(key, remote.token);
     return remote.token;
   }
@@ -172,9 +180,17 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
    * only where that token is the one stored: a newer token, here or in Redis, stays.
    */
   override async delete(key: string, accessToken?: string): Promise<boolean> {
+    const held = this.peek(key);
     const local = this.deleteSync(key, accessToken);
     const fingerprint = accessToken === undefined ? '' : this.codec.fingerprintOf(accessToken);
     const remote = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
+    if (remote === FAILED) {
+      // Replayed on reconnect by fingerprint (never blindly): a token stored after the outage must survive.
+      const missed = fingerprint || (held === undefined ? '' : this.codec.fingerprint(held));
+      if (missed !== '') this.rememberDelete(key, missed);
+    } else if (this.pendingDeletes.get(key) === fingerprint) {
+      this.pendingDeletes.delete(key);
+    }
     return local || remote === 1;
   }
 
@@ -194,7 +210,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       signal?.throwIfAborted();
       const remote = await this.readRemote(key);
       if (remote === FAILED) return this.fetchLocally(key, fetch);
-      if (remote.token !== undefined && accept(remote.token)) {
+      if (remote.token !== undefined && !this.superseded(key, remote.token, local) && accept(remote.token)) {
         await super.set(key, remote.token);
         return remote.token;
       }
@@ -234,6 +250,32 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     return `${this.prefix}lock:${key}`;
   }
 
+  /** A token invalidated here while Redis could not hear it. */
+  private revoked(key: string, token: StoredToken): boolean {
+    return this.pendingDeletes.get(key) === this.codec.fingerprint(token);
+  }
+
+  /** A Redis token that must not replace what this instance holds: revoked here, or older than ours. */
+  private superseded(key: string, remote: StoredToken, local: StoredToken | undefined): boolean {
+    return this.revoked(key, remote) || (local !== undefined && this.newer(local, remote));
+  }
+
+  /**
+   * Which of two tokens for a key is newer: the later `receivedAt`, ties broken by fingerprint so that every
+   * instance orders them alike (and two instances never keep swapping the same two tokens).
+   */
+  private newer(a: StoredToken, b: StoredToken): boolean {
+    if (a.receivedAt !== b.receivedAt) return a.receivedAt > b.receivedAt;
+    return this.codec.fingerprint(a) > this.codec.fingerprint(b);
+  }
+
+  private rememberDelete(key: string, fingerprint: string): void {
+    this.pendingDeletes.delete(key);
+    this.pendingDeletes.set(key, fingerprint);
+    // Bounded like the memory tier: the oldest missed invalidation goes first.
+    if (this.pendingDeletes.size > MAX_PENDING_DELETES) this.pendingDeletes.delete(this.pendingDeletes.keys().next().value!);
+  }
+
   private message(o: StoreMessage['o'], k: string, f?: string): string {
     const message: StoreMessage = { o, k, i: this.instanceId, ...(f ? { f } : {}) };
     return JSON.stringify(message);
@@ -270,11 +312,17 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     } else {
       const tokenKey = this.tokenKey(key);
       const fingerprint = this.codec.fingerprint(token);
-      await this.evalScript(
+      const stored = await this.evalScript(
         scripts.storeToken,
         [tokenKey, this.lockKey(key)],
         [this.codec.encode(tokenKey, token), expiresAt, owner, this.channel, this.message('set', key, fingerprint)],
       );
+      if (stored === FAILED) {
+        this.unshared.add(key);
+        if (this.unshared.size > MAX_PENDING_DELETES) this.unshared.delete(this.unshared.values().next().value!);
+      } else {
+        this.unshared.delete(key);
+      }
     }
     this.wake(key);
   }
@@ -406,6 +454,13 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     const runId = /run_id:(\w+)/.exec(String(info))?.[1];
     const restarted = this.redisRunId !== undefined && runId !== this.redisRunId;
     this.redisRunId = runId;
+    // Invalidations made while Redis was unreachable reach it, and every instance, now.
+    for (const [key, fingerprint] of [...this.pendingDeletes]) {
+      if (this.closed) return;
+      const done = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
+      if (done === FAILED) return;
+      if (this.pendingDeletes.get(key) === fingerprint) this.pendingDeletes.delete(key);
+    }
     if (first) return;
     const keys = [...this.entries()].map(([key]) => key);
     for (let i = 0; i < keys.length && !this.closed; i += 100) {
@@ -415,10 +470,11 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       for (const [j, key] of batch.entries()) {
         const local = this.peek(key);
         const value = values[j] ?? null;
+        const unshared = this.unshared.delete(key);
         if (local === undefined) continue;
         if (value !== null) {
           if (fingerprintOfValue(value) !== this.codec.fingerprint(local)) await this.adopt(key, local, value);
-        } else if (restarted && local.expiresAt > Date.now()) {
+        } else if ((restarted || unshared) && local.expiresAt > Date.now()) {
           const tokenKey = this.tokenKey(key);
           const existing = await this.evalScript(
             scripts.storeTokenIfAbsent,
@@ -431,12 +487,28 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     }
   }
 
-  /** Replaces `seen` (if still the entry) with the token in a Redis value, when this store can read it. */
+  /**
+   * Redis holds another token than `seen` (still the entry here): take it when it is newer; when ours is newer
+   * (Redis missed our invalidation and our write during an outage), put ours back in Redis, unless someone
+   * wrote there since we read it (their message then brings us back here).
+   */
   private async adopt(key: string, seen: StoredToken, value: string): Promise<void> {
-    const token = this.codec.decode(this.tokenKey(key), value);
-    if (token === undefined || this.peek(key) !== seen) return;
-    await super.set(key, token);
-    this.emit({ type: 'remote-invalidated', key });
+    const tokenKey = this.tokenKey(key);
+    const token = this.codec.decode(tokenKey, value);
+    if (token === undefined || this.peek(key) !== seen || this.revoked(key, token)) return;
+    if (this.codec.fingerprint(token) === this.codec.fingerprint(seen)) return;
+    if (this.newer(token, seen)) {
+      await super.set(key, token);
+      this.emit({ type: 'remote-invalidated', key });
+      return;
+    }
+    const expiresAt = Math.ceil(seen.expiresAt);
+    if (!(expiresAt > Date.now())) return;
+    await this.evalScript(
+      scripts.replaceToken,
+      [tokenKey],
+      [fingerprintOfValue(value), this.codec.encode(tokenKey, seen), expiresAt, this.channel, this.message('set', key, this.codec.fingerprint(seen))],
+    );
   }
 
   /**
