@@ -37,8 +37,15 @@ export interface TokenCacheAdminRemoval {
   removed: number;
 }
 
+/** `admin` checked and with its defaults. */
+export interface ResolvedAdminOptions {
+  enabled: boolean;
+  path: string;
+  guards: (Type<CanActivate> | CanActivate)[];
+}
+
 /** Checks `admin` when the module is defined; throws TokenCacheConfigError naming the bad field. */
-export function resolveAdminOptions(admin: TokenCacheAdminOptions | undefined): { enabled: boolean; path: string; guards: (Type<CanActivate> | CanActivate)[] } {
+export function resolveAdminOptions(admin: TokenCacheAdminOptions | undefined): ResolvedAdminOptions {
   if (admin === undefined || admin === null) return { enabled: false, path: TOKEN_CACHE_ADMIN_DEFAULT_PATH, guards: [] };
   if (typeof admin !== 'object') throw new TokenCacheConfigError('admin', messages.config('admin', 'expected { enabled?, path?, guards? }'));
   const { enabled = false, path = TOKEN_CACHE_ADMIN_DEFAULT_PATH, guards = [] } = admin;
@@ -52,9 +59,8 @@ export function resolveAdminOptions(admin: TokenCacheAdminOptions | undefined): 
   return { enabled, path: path.replace(/^\/+|\/+$/g, ''), guards };
 }
 
-/** Builds the controller class for one module definition. */
-export function createTokenCacheAdminController(admin: TokenCacheAdminOptions | undefined): Type<unknown> {
-  const { path, guards } = resolveAdminOptions(admin);
+/** Builds the controller class for one module definition, from options `resolveAdminOptions` checked. */
+export function createTokenCacheAdminController({ path, guards }: ResolvedAdminOptions): Type<unknown> {
   const logger = new Logger('TokenCache');
 
   @Controller(path)

@@ -4,30 +4,20 @@ import { TOKEN_CACHE_MODULE_OPTIONS as OPTIONS_TOKEN } from './token-cache.const
 import { TokenCacheService } from './token-cache.service.js';
 import { createTokenCacheAdminController, resolveAdminOptions } from './token-cache-admin.controller.js';
 
-export const TOKEN_CACHE_ADMIN_OPTIONS = Symbol('TOKEN_CACHE_ADMIN_OPTIONS');
-
-export const {
-  ConfigurableModuleClass: ConfigurableTokenCacheModule,
-  MODULE_OPTIONS_TOKEN: TOKEN_CACHE_MODULE_OPTIONS,
-  OPTIONS_TYPE: TOKEN_CACHE_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: TOKEN_CACHE_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<TokenCacheModuleOptions>({ moduleName: 'TokenCache', optionsInjectionToken: OPTIONS_TOKEN })
+export const { ConfigurableModuleClass: ConfigurableTokenCacheModule } = new ConfigurableModuleBuilder<TokenCacheModuleOptions>({ moduleName: 'TokenCache', optionsInjectionToken: OPTIONS_TOKEN })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createTokenCacheOptions')
-  .setExtras<TokenCacheModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal ?? true,
-    // Opt-in admin routes: the controller is made here because routes are fixed when the module is defined.
-    ...(resolveAdminOptions(extras.admin).enabled && {
-      controllers: [...(definition.controllers ?? []), createTokenCacheAdminController(extras.admin)],
-    }),
-    // The service lives only in the forRoot/forRootAsync module, so a plain `imports: [TokenCacheModule]`
-    // elsewhere adds nothing and every injection resolves to the one global instance.
-    providers: [
-      ...(definition.providers ?? []),
-      TokenCacheService,
-      { provide: TOKEN_CACHE_ADMIN_OPTIONS, useValue: extras.admin ?? {} },
-    ],
-    exports: [...(definition.exports ?? []), TokenCacheService],
-  }))
+  .setExtras<TokenCacheModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => {
+    const admin = resolveAdminOptions(extras.admin);
+    return {
+      ...definition,
+      global: extras.isGlobal ?? true,
+      // Opt-in admin routes: the controller is made here because routes are fixed when the module is defined.
+      ...(admin.enabled && { controllers: [...(definition.controllers ?? []), createTokenCacheAdminController(admin)] }),
+      // The service lives only in the forRoot/forRootAsync module, so a plain `imports: [TokenCacheModule]`
+      // elsewhere adds nothing and every injection resolves to the one global instance.
+      providers: [...(definition.providers ?? []), TokenCacheService],
+      exports: [...(definition.exports ?? []), TokenCacheService],
+    };
+  })
   .build();
