@@ -80,7 +80,11 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
       musicRefreshToken: await seedMusicRefreshToken(idpUrl),
       counters: { musicRefreshTokenRotations: 0, revocations: 0 },
     };
-    const app = await NestFactory.create(DemoModule.register(ctx, await createStore(options)), {
+    const store = await createStore(options);
+    // Closed by app.close() through the cache; this covers a bootstrap that fails before the app exists
+    // (closing twice is a no-op), so its connections never keep the process alive.
+    if (store !== undefined) cleanups.push(() => store.close?.() ?? Promise.resolve());
+    const app = await NestFactory.create(DemoModule.register(ctx, store), {
       // A bootstrap error is thrown to the caller (and close() runs), not a process.exit().
       abortOnError: false,
       // Browsers hold keep-alive connections (the dashboard's among them): Ctrl+C should not wait for them to idle out.

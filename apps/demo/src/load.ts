@@ -99,13 +99,16 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
     const started = performance.now();
     const deadline = started + durationMs;
 
+    // A failed revocation is reported with the other failures; it never stops the run while workers still send.
     const revoker = (async () => {
       await new Promise((resolve) => setTimeout(resolve, revokeAtMs));
       if (performance.now() >= deadline) return;
       const res = await fetch(`${base}/demo/revoke`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`revocation failed: ${res.status}`);
       revocations++;
-    })();
+    })().catch((error: Error) => {
+      failures.push(`revocation -> ${error.message}`);
+    });
 
     const worker = async () => {
       while (performance.now() < deadline) {

@@ -96,7 +96,7 @@ export class DemoMonitor implements OnModuleInit, OnModuleDestroy {
     return {
       now: Date.now(),
       ttlSeconds: this.ctx.options.ttlSeconds,
-      store: this.cache.store.constructor.name,
+      store: this.cache.store.type,
       stats: this.cache.stats(),
       entries: this.cache
         .entries()

@@ -3,7 +3,7 @@
  * attached to the one cache. Bots of the same API user on the same API URL share one token; a second
  * user, or the same user on another gateway, gets its own.
  */
-import { Inject, Injectable, NotFoundException, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import axios, { type AxiosInstance } from 'axios';
 import { TokenCacheService } from 'nestjs-token-cache';
 import { TRADING_BOTS } from '../demo.config.js';
@@ -12,16 +12,24 @@ import { SOURCES } from './demo-sources.js';
 
 export class TradingClient {
   readonly http: AxiosInstance;
-  readonly detach: () => void;
+  private detach?: () => void;
 
   constructor(
     readonly bot: string,
     readonly apiUrl: string,
     readonly user: string,
-    cache: TokenCacheService,
   ) {
     this.http = axios.create({ baseURL: apiUrl, timeout: 10_000 });
-    this.detach = cache.attach(this.http, { source: SOURCES.trading, subject: user, audience: apiUrl });
+  }
+
+  /** One token per API user and API URL: the user is the subject, the URL the audience. */
+  attach(cache: TokenCacheService): void {
+    this.detach = cache.attach(this.http, { source: SOURCES.trading, subject: this.user, audience: this.apiUrl });
+  }
+
+  detachFromCache(): void {
+    this.detach?.();
+    this.detach = undefined;
   }
 
   async accounts(): Promise<unknown> {
@@ -31,11 +39,19 @@ export class TradingClient {
 }
 
 @Injectable()
-export class TradingDesk implements OnModuleDestroy {
+export class TradingDesk implements OnModuleInit, OnModuleDestroy {
   readonly clients: TradingClient[];
 
-  constructor(cache: TokenCacheService, @Inject(DEMO_CONTEXT) ctx: DemoContext) {
-    this.clients = TRADING_BOTS.map((b) => new TradingClient(b.bot, `${ctx.apiUrl}/projectx/${b.venue}`, b.user, cache));
+  constructor(
+    private readonly cache: TokenCacheService,
+    @Inject(DEMO_CONTEXT) ctx: DemoContext,
+  ) {
+    this.clients = TRADING_BOTS.map((b) => new TradingClient(b.bot, `${ctx.apiUrl}/projectx/${b.venue}`, b.user));
+  }
+
+  /** Interceptors go on in onModuleInit and off in onModuleDestroy, as @nestjs/axios does. */
+  onModuleInit(): void {
+    for (const c of this.clients) c.attach(this.cache);
   }
 
   client(bot: string): TradingClient {
@@ -45,6 +61,6 @@ export class TradingDesk implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    for (const c of this.clients) c.detach();
+    for (const c of this.clients) c.detachFromCache();
   }
 }
