@@ -268,6 +268,58 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(calls).toBe(2);
   });
 
+  /** A token source that answers only when the test says so. */
+  function gatedSource() {
+    const state = { calls: 0, issued: [] as string[], release: [] as (() => void)[] };
+    const source = tokenFunction(async () => {
+      state.calls++;
+      const accessToken = `gated-${state.calls}-${randomBytes(6).toString('hex')}`;
+      state.issued.push(accessToken);
+      await new Promise<void>((resolve) => state.release.push(resolve));
+      return { accessToken, expiresIn: 3600 };
+    });
+    return { source, state };
+  }
+
+  it('clear() during a fetch: the caller gets the token, but neither tier keeps it and another instance fetches anew', async () => {
+    const keyPrefix = uniquePrefix('clear');
+    const { source, state } = gatedSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const pending = a.cache.getToken('api');
+    await until(() => state.calls === 1);
+    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(1);
+    await a.cache.clear();
+    state.release.shift()!();
+    expect(await pending).toBe(state.issued[0]);
+    expect(a.store.peek('api')).toBeUndefined();
+    expect(await admin.exists(`${keyPrefix}token:api`)).toBe(0);
+    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(0);
+
+    const second = b.cache.getToken('api');
+    await until(() => state.calls === 2);
+    state.release.shift()!();
+    expect(await second).toBe(state.issued[1]);
+    expect(state.issued[1]).not.toBe(state.issued[0]);
+  });
+
+  it('clear() during a local fetch (Redis unreachable) stores nothing either', async () => {
+    const proxy = await RedisProxy.start(TEST_REDIS_URL);
+    closers.push(() => proxy.close());
+    const keyPrefix = uniquePrefix('clear-local');
+    const { source, state } = gatedSource();
+    const a = instance(source, { url: proxy.url, keyPrefix });
+    await until(() => a.store.reachable);
+    proxy.cut();
+    await until(() => !a.store.reachable);
+    const pending = a.cache.getToken('api');
+    await until(() => state.calls === 1);
+    await a.cache.clear();
+    state.release.shift()!();
+    expect(await pending).toBe(state.issued[0]);
+    expect(a.store.peek('api')).toBeUndefined();
+  });
+
   it('a warm getToken sends no Redis command', async () => {
     const keyPrefix = uniquePrefix('warm');
     const { source } = countingSource();

@@ -200,7 +200,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
    * longer than the lock can last, ends in a local fetch: coordination never fails a call.
    */
   async fetchShared(key: string, fetch: () => Promise<StoredToken>, options: SharedFetchOptions): Promise<StoredToken> {
-    const { accept, timeoutMs, signal } = options;
+    const { accept, timeoutMs, signal, shouldStore } = options;
     const local = this.peek(key);
     if (local !== undefined && accept(local)) return local;
     const lockTtlMs = this.lockTtlMs ?? timeoutMs + LOCK_MARGIN_MS;
@@ -209,7 +209,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     for (;;) {
       signal?.throwIfAborted();
       const remote = await this.readRemote(key);
-      if (remote === FAILED) return this.fetchLocally(key, fetch);
+      if (remote === FAILED) return this.fetchLocally(key, fetch, shouldStore);
       if (remote.token !== undefined && !this.superseded(key, remote.token, local) && accept(remote.token)) {
         await super.set(key, remote.token);
         return remote.token;
@@ -224,8 +224,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       }
       wait.cancel();
       if (outcome === 0) continue; // another instance stored a token since we looked: look again
-      if (outcome === 1) return this.fetchUnderLock(key, fetch, owner);
-      return this.fetchLocally(key, fetch);
+      if (outcome === 1) return this.fetchUnderLock(key, fetch, owner, shouldStore);
+      return this.fetchLocally(key, fetch, shouldStore);
     }
   }
 
@@ -281,7 +281,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     return JSON.stringify(message);
   }
 
-  private async fetchUnderLock(key: string, fetch: () => Promise<StoredToken>, owner: string): Promise<StoredToken> {
+  private async fetchUnderLock(key: string, fetch: () => Promise<StoredToken>, owner: string, shouldStore?: () => boolean): Promise<StoredToken> {
     let token: StoredToken;
     try {
       token = await fetch();
@@ -290,14 +290,21 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
       throw error;
     }
+    if (shouldStore?.() === false) {
+      // Cleared while it ran: the caller gets the token, no tier keeps it; the others fetch for themselves.
+      await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
+      this.wake(key);
+      return token;
+    }
     await super.set(key, token);
     await this.writeRemote(key, token, owner);
     return token;
   }
 
   /** Redis is down or the wait ran out: this instance fetches for itself, and shares the result if it can. */
-  private async fetchLocally(key: string, fetch: () => Promise<StoredToken>): Promise<StoredToken> {
+  private async fetchLocally(key: string, fetch: () => Promise<StoredToken>, shouldStore?: () => boolean): Promise<StoredToken> {
     const token = await fetch();
+    if (shouldStore?.() === false) return token;
     await super.set(key, token);
     await this.writeRemote(key, token, '');
     return token;
