@@ -56,10 +56,11 @@ export class TokenCache {
   readonly store: TokenStore;
   private readonly clock: Clock;
   private readonly sources: Map<string, TokenSource>;
-  /** Pre-encoded keys of parameterless requests: the hot path skips building them. */
-  private readonly plainKeys = new Map<string, string>();
-  /** Per source: its parameterless key and counters, found with one lookup on the hot path. */
-  private readonly hot = new Map<string, { key: string; counters: TokenCacheCounters }>();
+  /**
+   * Per source: its parameterless key (escaped once, so the hot path never builds it) and its counts (plain
+   * increments behind stats() and the OpenTelemetry counters), found with one lookup.
+   */
+  private readonly perSource = new Map<string, { key: string; counters: TokenCacheCounters }>();
   private readonly skew: number;
   private readonly inFlight = new Map<string, Promise<StoredToken>>();
   private readonly keyStates = new Map<string, KeyState>();
@@ -72,11 +73,7 @@ export class TokenCache {
   private closed = false;
   /** Aborted by close(): every fetch in flight is aborted with it, so no socket or timer outlives the cache. */
   private readonly closing = new AbortController();
-  /** Per-source counts behind the OpenTelemetry counters: plain increments keep the hot path cheap. */
-  private readonly sourceCounters = new Map<string, TokenCacheCounters>();
   private readonly metrics: TokenCacheMetrics;
-  /** Totals over all sources. */
-  private readonly counters: TokenCacheCounters = createCounters();
 
   /** Every cache event: fetched, refreshed, fetch_failed, invalidated, evicted, expired, cleared. Never a token. */
   readonly events$: Observable<TokenCacheEvent> = this.events.asObservable();
@@ -87,15 +84,9 @@ export class TokenCache {
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
     this.skew = this.options.expirySkewMs;
-    for (const name of this.sources.keys()) {
-      const key = cacheKey(name);
-      const counters = createCounters();
-      this.plainKeys.set(name, key);
-      this.sourceCounters.set(name, counters);
-      this.hot.set(name, { key, counters });
-    }
+    for (const name of this.sources.keys()) this.perSource.set(name, { key: cacheKey(name), counters: createCounters() });
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
-      counters: this.sourceCounters,
+      counters: new Map([...this.perSource].map(([name, { counters }]) => [name, counters])),
       size: () => this.store.size,
       inFlight: () => this.inFlight.size,
     });
@@ -120,14 +111,13 @@ export class TokenCache {
    * fetched or counted. For hot paths that can skip an `await` (the Axios interceptor).
    */
   warmToken(source: string, params?: TokenParams): string | undefined {
-    const hot = this.hot.get(source);
+    const hot = this.perSource.get(source);
     if (hot === undefined) return undefined;
     const key = params === undefined ? hot.key : appendParams(hot.key, params);
     const token = this.store.getSync(key);
     if (token === undefined) return undefined;
     const now = this.clock.now();
     if (now >= token.expiresAt - this.skew) return undefined;
-    this.counters.hits++;
     hot.counters.hits++;
     if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
     return token.accessToken;
@@ -238,7 +228,7 @@ export class TokenCache {
     } else {
       this.generation++;
     }
-    const prefix = source === undefined ? undefined : this.plainKeys.get(source)!;
+    const prefix = source === undefined ? undefined : this.perSource.get(source)!.key;
     const affected = (key: string) => prefix === undefined || key === prefix || key.startsWith(`${prefix}|`);
     // Callers after a clear start a fetch of their own instead of joining one from before it.
     for (const key of [...this.inFlight.keys()]) if (affected(key)) this.inFlight.delete(key);
@@ -258,7 +248,7 @@ export class TokenCache {
     const now = this.clock.now();
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
-      if (now < token.expiresAt - this.options.expirySkewMs || (source !== undefined && token.source !== source)) continue;
+      if (now < token.expiresAt - this.skew || (source !== undefined && token.source !== source)) continue;
       if (await this.store.delete(key, token.accessToken)) {
         removed++;
         this.count(token.source, 'expiredRemoved');
@@ -299,10 +289,14 @@ export class TokenCache {
   // ---------------------------------------------------------------- observing
 
   stats(): TokenCacheStats {
-    const { hits, misses } = this.counters;
+    const totals = createCounters();
+    for (const { counters } of this.perSource.values()) {
+      for (const field of Object.keys(totals) as (keyof TokenCacheCounters)[]) totals[field] += counters[field];
+    }
+    const { hits, misses } = totals;
     return {
       size: this.store.size,
-      ...this.counters,
+      ...totals,
       hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
       inFlight: this.inFlight.size,
     };
@@ -380,14 +374,9 @@ export class TokenCache {
   // ---------------------------------------------------------------- internals
 
   protected keyOf(source: string, params: TokenParams | undefined): string {
-    if (params === undefined) {
-      const key = this.plainKeys.get(source);
-      if (key === undefined) throw this.unknownSource(source);
-      return key;
-    }
-    const hot = this.hot.get(source);
-    if (hot === undefined) throw this.unknownSource(source);
-    return appendParams(hot.key, params);
+    const own = this.perSource.get(source);
+    if (own === undefined) throw this.unknownSource(source);
+    return params === undefined ? own.key : appendParams(own.key, params);
   }
 
   private assertSource(source: string): void {
@@ -410,11 +399,11 @@ export class TokenCache {
   }
 
   private isUsable(token: StoredToken): boolean {
-    return this.clock.now() < token.expiresAt - this.options.expirySkewMs;
+    return this.clock.now() < token.expiresAt - this.skew;
   }
 
   private stateOf(token: StoredToken, now: number): TokenEntryState {
-    if (now >= token.expiresAt - this.options.expirySkewMs) return 'expired';
+    if (now >= token.expiresAt - this.skew) return 'expired';
     return now >= this.refreshAt(token) && this.options.refreshBeforeExpiryMs > 0 ? 'refresh-due' : 'fresh';
   }
 
@@ -551,7 +540,7 @@ export class TokenCache {
   private scrub(error: TokenCacheError, key: string): TokenCacheError {
     const known: string[] = [];
     for (const source of this.sources.values()) known.push(...(source.secrets?.() ?? []));
-    for (const k of [key, ...this.plainKeys.values()]) {
+    for (const k of [key, ...[...this.perSource.values()].map((own) => own.key)]) {
       const token = this.store.peek(k);
       if (token !== undefined) known.push(token.accessToken);
     }
@@ -612,9 +601,8 @@ export class TokenCache {
   }
 
   private count(source: string, counter: keyof TokenCacheCounters): void {
-    this.counters[counter]++;
-    const perSource = this.sourceCounters.get(source);
-    if (perSource !== undefined) perSource[counter]++;
+    const own = this.perSource.get(source);
+    if (own !== undefined) own.counters[counter]++;
   }
 
   private onStoreEvent(event: TokenStoreEvent): void {
@@ -630,7 +618,7 @@ export class TokenCache {
    * since that fetch may have read the old content.
    */
   private onSourceChanged(source: string): void {
-    const prefix = this.plainKeys.get(source)!;
+    const prefix = this.perSource.get(source)!.key;
     for (const key of [...this.keyStates.keys()]) if (key === prefix || key.startsWith(`${prefix}|`)) this.keyStates.delete(key);
     for (const [key, token] of this.store.entries()) {
       if (token.source !== source) continue;
