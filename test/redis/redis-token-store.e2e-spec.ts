@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { TokenCache, tokenFunction, type StoredToken, type TokenStoreEvent } from 'nestjs-token-cache/core';
+import { TokenCache, TokenFetchError, tokenFunction, type StoredToken, type TokenStoreEvent } from 'nestjs-token-cache/core';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'nestjs-token-cache/redis';
 import { FakeClock } from '../../libs/token-cache/src/core/testing/fake-clock.js';
 import { RedisProxy } from '../support/redis-proxy.js';
@@ -318,6 +318,29 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     state.release.shift()!();
     expect(await pending).toBe(state.issued[0]);
     expect(a.store.peek('api')).toBeUndefined();
+  });
+
+  it('close() while callers wait for another instance’s fetch: they reject with a TokenFetchError, none calls the token endpoint', async () => {
+    const keyPrefix = uniquePrefix('close-wait');
+    const { source, state } = gatedSource();
+    const a = instance(source, { keyPrefix });
+    const b = instance(source, { keyPrefix });
+    const holder = a.cache.getToken('api');
+    await until(() => state.calls === 1);
+    const waiting = b.cache.getToken('api');
+    const outcome = waiting.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await new Promise((r) => setTimeout(r, 150)); // b is in its wait loop (it polls every 100 ms)
+    await b.store.close();
+    const error = await outcome;
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect((error as Error).message).toMatch(/closed/);
+    state.release.shift()!();
+    expect(await holder).toBe(state.issued[0]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(state.calls).toBe(1);
   });
 
   it('a warm getToken sends no Redis command', async () => {

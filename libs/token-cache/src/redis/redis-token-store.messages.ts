@@ -14,4 +14,7 @@ export const redisMessages = {
   badClient: () => messages.config('client', 'expected an ioredis Redis instance (import { Redis } from "ioredis")'),
   badUrl: () => messages.config('url', 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
   badKeyPrefix: () => messages.config('keyPrefix', 'expected a non-empty string, e.g. "token-cache:"'),
+  storeClosed: () => 'The Redis token store was closed (the app is shutting down): no token is fetched through it any more.',
+  peerFetchFailed: () =>
+    'Another instance sharing this Redis failed to fetch this token just now; not retrying at once (the cache backs off, then tries again).',
 } as const;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { MemoryTokenStore } from '../core/memory-token-store.js';
-import { TokenCacheConfigError } from '../core/token-cache.errors.js';
+import { TokenCacheConfigError, TokenFetchError } from '../core/token-cache.errors.js';
 import type { SharedFetchOptions, StoredToken, TokenStore } from '../core/token-store.interface.js';
 import { assertPositiveInt, assertTimerMs } from '../core/validate.js';
 import { fingerprintOfValue, parseEncryptionKey, RedisTokenCodec } from './redis-token-codec.js';
@@ -208,6 +208,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     const tokenKey = this.tokenKey(key);
     for (;;) {
       signal?.throwIfAborted();
+      // Shutting down: a waiter woken by close() must not call the token endpoint now.
+      if (this.closed) throw closedError();
       const remote = await this.readRemote(key);
       if (remote === FAILED) return this.fetchLocally(key, fetch, shouldStore);
       if (remote.token !== undefined && !this.superseded(key, remote.token, local) && accept(remote.token)) {
@@ -303,6 +305,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
 
   /** Redis is down or the wait ran out: this instance fetches for itself, and shares the result if it can. */
   private async fetchLocally(key: string, fetch: () => Promise<StoredToken>, shouldStore?: () => boolean): Promise<StoredToken> {
+    if (this.closed) throw closedError();
     const token = await fetch();
     if (shouldStore?.() === false) return token;
     await super.set(key, token);
@@ -534,6 +537,10 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   private setReachable(value: boolean): void {
     (this as { reachable: boolean }).reachable = value;
   }
+}
+
+function closedError(): TokenFetchError {
+  return new TokenFetchError(redisMessages.storeClosed(), { retryable: false });
 }
 
 /** Resolves when the connection is ready, or has failed once (the store then starts degraded). */
