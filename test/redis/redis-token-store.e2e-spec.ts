@@ -250,7 +250,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(state.calls).toBe(2);
   });
 
-  it('a failed fetch releases the lock at once, and the waiting instance fetches without waiting out the TTL', async () => {
+  it('a failed fetch fails its waiters at once (no turn of their own at the failing endpoint) and frees the lock', async () => {
     const keyPrefix = uniquePrefix('fail');
     let calls = 0;
     const flaky = tokenFunction(async () => {
@@ -259,13 +259,56 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
       if (calls === 1) throw new Error('idp down');
       return { accessToken: `ok-${randomBytes(4).toString('hex')}`, expiresIn: 3600 };
     });
-    const a = instance(flaky, { keyPrefix, lockTtlMs: 10_000 });
-    const b = instance(flaky, { keyPrefix, lockTtlMs: 10_000 });
+    // The caches' clock (their backoff) moves without sleeping; Redis and the lock run on real time.
+    const clock = new FakeClock(Date.now());
+    const a = instance(flaky, { keyPrefix, lockTtlMs: 10_000 }, { clock });
+    const b = instance(flaky, { keyPrefix, lockTtlMs: 10_000 }, { clock });
     const started = Date.now();
     const results = await Promise.allSettled([a.cache.getToken('api'), new Promise((r) => setTimeout(r, 20)).then(() => b.cache.getToken('api'))]);
-    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const waiterError = (results[1] as PromiseRejectedResult).reason as Error;
+    expect(waiterError).toBeInstanceOf(TokenFetchError);
+    expect(waiterError.message).toMatch(/Another instance/);
+    expect(calls).toBe(1);
+    // Nobody holds the lock: at most a short-lived failure marker, which a new caller takes over.
+    expect((await admin.get(`${keyPrefix}lock:api`)) ?? '').toMatch(/^(fail:|$)/);
+
+    // After the cache's backoff the next try fetches at once, and both share the result.
+    clock.advance(60_000);
+    const token = await b.cache.getToken('api');
+    expect(await a.cache.getToken('api')).toBe(token);
     expect(calls).toBe(2);
+  });
+
+  it('IdP outage: instances do not take turns at a failing fetch; each caller fails within the fetch timeout', async () => {
+    const keyPrefix = uniquePrefix('idp-down');
+    let calls = 0;
+    const failing = tokenFunction(async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 200));
+      throw new Error('idp down');
+    });
+    const clock = new FakeClock(Date.now());
+    const instances = [0, 1, 2].map(() => instance(failing, { keyPrefix }, { clock, fetchTimeoutMs: 1_000 }));
+    const rounds = 4;
+    for (let round = 0; round < rounds; round++) {
+      const started = Date.now();
+      const results = await Promise.allSettled(
+        instances.map(({ cache }) =>
+          cache.getToken('api').finally(() => {
+            expect(Date.now() - started).toBeLessThan(1_000);
+          }),
+        ),
+      );
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        expect((result as PromiseRejectedResult).reason).toBeInstanceOf(TokenFetchError);
+      }
+      clock.advance(60_000); // past every instance's backoff: the next round tries again
+    }
+    // One fetch per round, not one per instance per round.
+    expect(calls).toBe(rounds);
   });
 
   /** A token source that answers only when the test says so. */

@@ -85,15 +85,38 @@ return 1`,
 
   /**
    * Takes the fetch lock unless the token changed since the caller read it (then the caller looks again
-   * instead of fetching twice). KEYS: token, lock. ARGV: fingerprint read ('' = none), owner, ttl ms.
-   * Returns 0 = token changed, 1 = lock taken, 2 = lock held by another instance.
+   * instead of fetching twice). A lock left as `fail:…` by failLock is free, except to a caller that was
+   * waiting for that fetch: it gives up instead of fetching in turn. KEYS: token, lock. ARGV: fingerprint
+   * read ('' = none), owner, ttl ms, '1' when the caller was waiting for another holder.
+   * Returns 0 = token changed, 1 = lock taken, 2 = lock held by another instance, 3 = the awaited fetch failed.
    */
   acquireLock: script(
     2,
     `${FINGERPRINT_OF_VALUE}
 if fingerprint(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
-return 2`,
+local held = redis.call('GET', KEYS[2])
+if held and string.sub(held, 1, 5) == 'fail:' then
+  if ARGV[4] == '1' then return 3 end
+  held = false
+end
+if held then return 2 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`,
+  ),
+
+  /**
+   * The holder's fetch failed: marks the lock `fail:<owner>` for a short while (a waiter polling Redis just
+   * then learns it even if the pub/sub notice is late) and tells the waiters. KEYS: lock. ARGV: owner,
+   * marker ttl ms, channel, message.
+   */
+  failLock: script(
+    1,
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], 'fail:' .. ARGV[1], 'PX', ARGV[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return 1
+end
+return 0`,
   ),
 
   /** Releases the lock only for its holder. KEYS: lock. ARGV: owner, channel, message. */

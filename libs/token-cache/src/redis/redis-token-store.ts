@@ -37,9 +37,12 @@ export interface RedisTokenStoreOptions {
   lockTtlMs?: number;
 }
 
-/** What one pub/sub message says: `set` a new token, `del` a token (by fingerprint; none = any), `rel` a lock. */
+/**
+ * What one pub/sub message says: `set` a new token, `del` a token (by fingerprint; none = any), `rel` a lock,
+ * `fail` a lock released because its holder's fetch failed (no error text: it could carry a secret).
+ */
 interface StoreMessage {
-  o: 'set' | 'del' | 'rel';
+  o: 'set' | 'del' | 'rel' | 'fail';
   k: string;
   f?: string;
   /** The instance that sent it. */
@@ -56,6 +59,8 @@ const CONNECT_WAIT_MS = 2_000;
 const POLL_INTERVAL_MS = 100;
 const LOCK_MARGIN_MS = 5_000;
 const MAX_PENDING_DELETES = 10_000;
+/** How long a failed fetch's lock stays marked failed: a few polls, so that every waiter sees it. */
+const FAIL_MARKER_TTL_MS = 1_000;
 /** Reconnect quickly (the store is only degraded meanwhile), at most every 2 s. */
 const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
 
@@ -99,8 +104,13 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   private readonly lockTtlMs?: number;
   /** Tells this instance's own pub/sub messages apart from the others'. */
   private readonly instanceId = randomBytes(8).toString('hex');
-  /** Callers of `fetchShared` waiting for another instance's fetch, by key. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Callers of `fetchShared` waiting for another instance's fetch, by key; woken with true when it failed. */
+  private readonly waiters = new Map<string, Set<(failed: boolean) => void>>();
+  /**
+   * Callers that saw another instance holding the lock, by key, for their whole wait: a failure notice that
+   * arrives while one is between two polls (reading Redis, not listening) still reaches it.
+   */
+  private readonly watchers = new Map<string, Set<{ failed: boolean }>>();
   private readonly cleanups: (() => void)[] = [];
   /**
    * Invalidations Redis missed (it was unreachable), by key: the fingerprint of the token dropped here. Until
@@ -197,37 +207,52 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /**
    * Cross-instance single flight: a usable token in Redis is taken as is; otherwise one instance takes the
    * lock and fetches while the others wait for its pub/sub message (or poll). Any Redis failure, or a wait
-   * longer than the lock can last, ends in a local fetch: coordination never fails a call.
+   * longer than the lock can last, ends in a local fetch: Redis trouble never fails a call. When the holder's
+   * fetch fails, its waiters fail at once too (the token endpoint is in trouble; the cache backs off) rather
+   * than each taking its turn at a failing fetch; a caller thus waits at most about lockTtlMs + timeoutMs.
    */
   async fetchShared(key: string, fetch: () => Promise<StoredToken>, options: SharedFetchOptions): Promise<StoredToken> {
     const { accept, timeoutMs, signal, shouldStore } = options;
     const local = this.peek(key);
     if (local !== undefined && accept(local)) return local;
     const lockTtlMs = this.lockTtlMs ?? timeoutMs + LOCK_MARGIN_MS;
-    const giveUpAt = Date.now() + lockTtlMs + timeoutMs + LOCK_MARGIN_MS;
+    // A live holder is done within timeoutMs, a dead one's lock is gone after lockTtlMs (>= timeoutMs by default).
+    const giveUpAt = Date.now() + lockTtlMs;
     const tokenKey = this.tokenKey(key);
-    for (;;) {
-      signal?.throwIfAborted();
-      // Shutting down: a waiter woken by close() must not call the token endpoint now.
-      if (this.closed) throw closedError();
-      const remote = await this.readRemote(key);
-      if (remote === FAILED) return this.fetchLocally(key, fetch, shouldStore);
-      if (remote.token !== undefined && !this.superseded(key, remote.token, local) && accept(remote.token)) {
-        await super.set(key, remote.token);
-        return remote.token;
+    let watch: { failed: boolean } | undefined;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        // Shutting down: a waiter woken by close() must not call the token endpoint now.
+        if (this.closed) throw closedError();
+        const remote = await this.readRemote(key);
+        if (remote === FAILED) return await this.fetchLocally(key, fetch, shouldStore);
+        if (remote.token !== undefined && !this.superseded(key, remote.token, local) && accept(remote.token)) {
+          await super.set(key, remote.token);
+          return remote.token;
+        }
+        if (watch?.failed) throw peerFailedError();
+        // Listen before trying the lock, so that the holder's message can't slip between the two.
+        const wait = this.waitFor(key, signal);
+        const owner = randomBytes(16).toString('hex');
+        const outcome = await this.evalScript(
+          scripts.acquireLock,
+          [tokenKey, this.lockKey(key)],
+          [fingerprintOfValue(remote.value), owner, lockTtlMs, watch === undefined ? '0' : '1'],
+        );
+        if (outcome === 2 && Date.now() < giveUpAt) {
+          watch ??= this.watch(key);
+          if ((await wait.promise) || watch.failed) throw peerFailedError();
+          continue;
+        }
+        wait.cancel();
+        if (outcome === 3) throw peerFailedError();
+        if (outcome === 0) continue; // another instance stored a token since we looked: look again
+        if (outcome === 1) return await this.fetchUnderLock(key, fetch, owner, shouldStore);
+        return await this.fetchLocally(key, fetch, shouldStore);
       }
-      // Listen before trying the lock, so that the holder's message can't slip between the two.
-      const wait = this.waitFor(key, signal);
-      const owner = randomBytes(16).toString('hex');
-      const outcome = await this.evalScript(scripts.acquireLock, [tokenKey, this.lockKey(key)], [fingerprintOfValue(remote.value), owner, lockTtlMs]);
-      if (outcome === 2 && Date.now() < giveUpAt) {
-        await wait.promise;
-        continue;
-      }
-      wait.cancel();
-      if (outcome === 0) continue; // another instance stored a token since we looked: look again
-      if (outcome === 1) return this.fetchUnderLock(key, fetch, owner, shouldStore);
-      return this.fetchLocally(key, fetch, shouldStore);
+    } finally {
+      if (watch !== undefined) this.unwatch(key, watch);
     }
   }
 
@@ -288,8 +313,9 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     try {
       token = await fetch();
     } catch (error) {
-      // Let a waiting instance try at once rather than after the lock's TTL.
-      await this.evalScript(scripts.releaseLock, [this.lockKey(key)], [owner, this.channel, this.message('rel', key)]);
+      // The waiters fail now too (not after the lock's TTL, nor each after a failing fetch of its own).
+      await this.evalScript(scripts.failLock, [this.lockKey(key)], [owner, FAIL_MARKER_TTL_MS, this.channel, this.message('fail', key)]);
+      this.peerFailed(key);
       throw error;
     }
     if (shouldStore?.() === false) {
@@ -378,19 +404,23 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     });
   }
 
-  /** Resolves on a pub/sub message for the key, after POLL_INTERVAL_MS, or on abort; `cancel` stops waiting. */
-  private waitFor(key: string, signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
-    let wake!: () => void;
-    const promise = new Promise<void>((resolve) => (wake = resolve));
+  /**
+   * Resolves on a pub/sub message for the key (true when it says the holder's fetch failed), after
+   * POLL_INTERVAL_MS, or on abort; `cancel` stops waiting.
+   */
+  private waitFor(key: string, signal?: AbortSignal): { promise: Promise<boolean>; cancel: () => void } {
+    let wake!: (failed: boolean) => void;
+    const promise = new Promise<boolean>((resolve) => (wake = resolve));
+    const resume = () => wake(false);
     let set = this.waiters.get(key);
     if (set === undefined) this.waiters.set(key, (set = new Set()));
     set.add(wake);
-    const timer = setTimeout(wake, POLL_INTERVAL_MS);
+    const timer = setTimeout(resume, POLL_INTERVAL_MS);
     timer.unref();
-    signal?.addEventListener('abort', wake, { once: true });
+    signal?.addEventListener('abort', resume, { once: true });
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', wake);
+      signal?.removeEventListener('abort', resume);
       const current = this.waiters.get(key);
       if (current !== undefined) {
         current.delete(wake);
@@ -398,14 +428,35 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       }
     };
     void promise.then(done);
-    return { promise, cancel: wake };
+    return { promise, cancel: resume };
   }
 
-  private wake(key: string): void {
+  private watch(key: string): { failed: boolean } {
+    const watch = { failed: false };
+    let set = this.watchers.get(key);
+    if (set === undefined) this.watchers.set(key, (set = new Set()));
+    set.add(watch);
+    return watch;
+  }
+
+  private unwatch(key: string, watch: { failed: boolean }): void {
+    const set = this.watchers.get(key);
+    if (set === undefined) return;
+    set.delete(watch);
+    if (set.size === 0) this.watchers.delete(key);
+  }
+
+  /** The lock holder's fetch for the key failed: everyone waiting for it gives up now. */
+  private peerFailed(key: string): void {
+    for (const watch of this.watchers.get(key) ?? []) watch.failed = true;
+    this.wake(key, true);
+  }
+
+  private wake(key: string, failed = false): void {
     const set = this.waiters.get(key);
     if (set === undefined) return;
     this.waiters.delete(key);
-    for (const wake of set) wake();
+    for (const wake of set) wake(failed);
   }
 
   private onMessage(channel: string, raw: string): void {
@@ -417,7 +468,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       return;
     }
     if (typeof message?.k !== 'string') return;
-    this.wake(message.k);
+    if (message.o === 'fail') this.peerFailed(message.k);
+    else this.wake(message.k);
     if (message.i === this.instanceId) return;
     const local = this.peek(message.k);
     if (local === undefined) return;
@@ -541,6 +593,10 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
 
 function closedError(): TokenFetchError {
   return new TokenFetchError(redisMessages.storeClosed(), { retryable: false });
+}
+
+function peerFailedError(): TokenFetchError {
+  return new TokenFetchError(redisMessages.peerFetchFailed(), { retryable: true });
 }
 
 /** Resolves when the connection is ready, or has failed once (the store then starts degraded). */
