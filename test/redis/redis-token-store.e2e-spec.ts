@@ -454,6 +454,22 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await until(() => sockets() <= before, 2_000);
   });
 
+  it('close() before a passed-in client is ready leaves none of the store’s listeners on it', async () => {
+    // A server that accepts and never answers: the client stays connecting, no ready/error/end comes.
+    const silent = await RedisProxy.start(TEST_REDIS_URL, { silent: true });
+    closers.push(() => silent.close());
+    const client = new Redis(silent.url, { retryStrategy: () => null });
+    client.on('error', () => undefined);
+    closers.push(async () => client.disconnect());
+    const counts = () => (['ready', 'error', 'end'] as const).map((event) => client.listenerCount(event));
+    const before = counts();
+    const store = new RedisTokenStore({ client, keyPrefix: uniquePrefix('listeners') });
+    expect(counts()).not.toEqual(before); // the store does listen while it waits
+    await store.close();
+    expect(client.status).not.toBe('ready');
+    expect(counts()).toEqual(before);
+  });
+
   it('works with a client passed in (and its own duplicate subscriber)', async () => {
     const keyPrefix = uniquePrefix('client');
     const client = new Redis(TEST_REDIS_URL);

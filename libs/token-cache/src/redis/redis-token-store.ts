@@ -163,8 +163,12 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
 
     // Subscribed before the first call goes on: a token taken before that could miss its invalidation.
     const subscribed = new Promise<void>((resolve) => (this.onFirstSubscription = resolve));
-    const subscriberSettled = Promise.race([subscribed, failed(this.subscriber)]);
-    const connecting = Promise.race([Promise.all([settled(this.client), subscriberSettled]), delay(CONNECT_WAIT_MS)]).then(() => {
+    // Their one-shot listeners go in close() if no event came by then: the client may be the user's.
+    const subscriberFailed = failed(this.subscriber);
+    const clientSettled = settled(this.client);
+    this.cleanups.push(subscriberFailed.cancel, clientSettled.cancel);
+    const subscriberSettled = Promise.race([subscribed, subscriberFailed.promise]);
+    const connecting = Promise.race([Promise.all([clientSettled.promise, subscriberSettled]), delay(CONNECT_WAIT_MS)]).then(() => {
       if (this.connecting === connecting) this.connecting = undefined;
     });
     this.connecting = connecting;
@@ -510,7 +514,11 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
    * instances, which fetched on their own while it was down, converge on one token per key.
    */
   private async catchUp(first: boolean): Promise<void> {
-    if (this.client.status !== 'ready') await Promise.race([settled(this.client), delay(CONNECT_WAIT_MS)]);
+    if (this.client.status !== 'ready') {
+      const ready = settled(this.client);
+      await Promise.race([ready.promise, delay(CONNECT_WAIT_MS)]);
+      ready.cancel();
+    }
     const info = await this.run((client) => client.info('server'));
     if (info === FAILED) return;
     const runId = /run_id:(\w+)/.exec(String(info))?.[1];
@@ -599,25 +607,36 @@ function peerFailedError(): TokenFetchError {
   return new TokenFetchError(redisMessages.peerFetchFailed(), { retryable: true });
 }
 
+interface Pending {
+  promise: Promise<void>;
+  /** Removes the listeners without resolving. */
+  cancel: () => void;
+}
+
 /** Resolves when the connection is ready, or has failed once (the store then starts degraded). */
-function settled(client: Redis): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
+function settled(client: Redis): Pending {
+  if (client.status === 'ready') return { promise: Promise.resolve(), cancel: () => undefined };
   return firstOf(client, ['ready', 'error', 'end']);
 }
 
 /** Resolves when the connection has failed once. */
-function failed(client: Redis): Promise<void> {
+function failed(client: Redis): Pending {
   return firstOf(client, ['error', 'end']);
 }
 
-function firstOf(client: Redis, events: string[]): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
+function firstOf(client: Redis, events: string[]): Pending {
+  let cancel!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    cancel = () => {
       for (const event of events) client.off(event, done);
+    };
+    const done = () => {
+      cancel();
       resolve();
     };
     for (const event of events) client.once(event, done);
   });
+  return { promise, cancel };
 }
 
 function delay(ms: number): Promise<void> {
