@@ -470,6 +470,27 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(counts()).toEqual(before);
   });
 
+  it('subscribes once per reconnect (not once by ioredis and once by the store)', async () => {
+    const proxy = await RedisProxy.start(TEST_REDIS_URL);
+    closers.push(() => proxy.close());
+    const keyPrefix = uniquePrefix('resub');
+    const store = new RedisTokenStore({ url: proxy.url, keyPrefix });
+    closers.push(() => store.close());
+    await until(() => store.reachable);
+    const monitor = await admin.monitor();
+    closers.push(async () => monitor.disconnect());
+    let subscribes = 0;
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === 'subscribe' && args.includes(`${keyPrefix}events`)) subscribes++;
+    });
+    proxy.cut();
+    await until(() => !store.reachable);
+    proxy.restore();
+    await until(() => store.reachable && subscribes > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 300)); // a second SUBSCRIBE would show here
+    expect(subscribes).toBe(1);
+  });
+
   it('works with a client passed in (and its own duplicate subscriber)', async () => {
     const keyPrefix = uniquePrefix('client');
     const client = new Redis(TEST_REDIS_URL);

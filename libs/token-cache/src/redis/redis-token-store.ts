@@ -74,12 +74,14 @@ const OWN_CONNECTION: RedisOptions = {
   connectTimeout: 2_000,
   retryStrategy,
 };
-/** The subscriber only subscribes; it may queue that until it is connected. */
+/**
+ * The subscriber only subscribes; it may queue that until it is connected. It subscribes again itself on
+ * every `ready` (then catches up), so ioredis's own resubscribe would send each SUBSCRIBE twice.
+ */
 const SUBSCRIBER: RedisOptions = {
   enableOfflineQueue: true,
   maxRetriesPerRequest: null,
-  autoResubscribe: true,
-  lazyConnect: false,
+  autoResubscribe: false,
   connectTimeout: 2_000,
   retryStrategy,
 };
