@@ -201,6 +201,23 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(state.calls).toBe(2);
   });
 
+  it('a token stored by another instance with the same receivedAt (one millisecond, or a fake clock) is adopted, not fought over', async () => {
+    const keyPrefix = uniquePrefix('tie');
+    const { source, state } = countingSource();
+    const clock = new FakeClock(Date.now()); // never advanced: every token has the same receivedAt
+    const a = instance(source, { keyPrefix }, { clock });
+    const b = instance(source, { keyPrefix }, { clock });
+    const old = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(old);
+    const newer = await b.cache.refresh('api');
+    await until(() => a.store.peek('api')?.accessToken === newer, 1_000);
+    await new Promise((r) => setTimeout(r, 200)); // a push-back of the old token would show here
+    expect(a.store.peek('api')?.accessToken).toBe(newer);
+    expect(b.store.peek('api')?.accessToken).toBe(newer);
+    expect(await admin.get(`${keyPrefix}token:api`)).toContain(newer);
+    expect(state.calls).toBe(2);
+  });
+
   it('refresh() fetches a new token even when another instance already stored one', async () => {
     const keyPrefix = uniquePrefix('refresh');
     const { source, state } = countingSource();

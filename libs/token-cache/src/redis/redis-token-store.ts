@@ -294,12 +294,12 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   }
 
   /**
-   * Which of two tokens for a key is newer: the later `receivedAt`, ties broken by fingerprint so that every
-   * instance orders them alike (and two instances never keep swapping the same two tokens).
+   * Whether `a` was received strictly later than `b`. On a tie (two fetches in one millisecond, or a fake
+   * clock) Redis's token wins: only a strictly newer local token is pushed back, so two instances never keep
+   * swapping the same two tokens.
    */
   private newer(a: StoredToken, b: StoredToken): boolean {
-    if (a.receivedAt !== b.receivedAt) return a.receivedAt > b.receivedAt;
-    return this.codec.fingerprint(a) > this.codec.fingerprint(b);
+    return a.receivedAt > b.receivedAt;
   }
 
   private rememberDelete(key: string, fingerprint: string): void {
@@ -569,7 +569,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     const token = this.codec.decode(tokenKey, value);
     if (token === undefined || this.peek(key) !== seen || this.revoked(key, token)) return;
     if (this.codec.fingerprint(token) === this.codec.fingerprint(seen)) return;
-    if (this.newer(token, seen)) {
+    if (!this.newer(seen, token)) {
       await super.set(key, token);
       this.emit({ type: 'remote-invalidated', key });
       return;
