@@ -111,6 +111,20 @@ describe('RedisTokenCodec', () => {
     }
   });
 
+  it.each([
+    ['a plain', undefined],
+    ['an encrypted', randomBytes(32)],
+  ])('reads %s value whose fingerprint prefix does not match its token as a miss', (_, key) => {
+    const codec = new RedisTokenCodec(key);
+    const value = codec.encode(redisKey, token);
+    const other = codec.fingerprintOf('another-token');
+    const swapped = other + value.slice(value.indexOf('|'));
+    expect(codec.decode(redisKey, swapped)).toBeUndefined();
+    expect(codec.decode(redisKey, `|${value.slice(value.indexOf('|') + 1)}`)).toBeUndefined();
+    // A fresh codec (no cached fingerprints) reads the untouched value.
+    expect(new RedisTokenCodec(key).decode(redisKey, value)).toEqual(token);
+  });
+
   it('keys fingerprints with the encryption key, so Redis holds nothing to check a guessed token against', () => {
     const plain = new RedisTokenCodec().fingerprintOf(token.accessToken);
     const keyed = new RedisTokenCodec(randomBytes(32)).fingerprintOf(token.accessToken);

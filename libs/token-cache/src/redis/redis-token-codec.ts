@@ -52,10 +52,6 @@ export class RedisTokenCodec {
         : Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'nestjs-token-cache fingerprint', KEY_BYTES));
   }
 
-  get encrypted(): boolean {
-    return this.encryptionKey !== undefined;
-  }
-
   /** 128 bits of HMAC-SHA256 of the access token, base64url. */
   fingerprintOf(accessToken: string): string {
     return createHmac('sha256', this.fingerprintKey).update(accessToken).digest().subarray(0, 16).toString('base64url');
@@ -88,7 +84,9 @@ export class RedisTokenCodec {
 
   /**
    * The token in a Redis value, or undefined when it can't be read with this store's settings: a wrong or
-   * missing key, a plain value while a key is set, tampering, or anything not written by this codec.
+   * missing key, a plain value while a key is set, tampering, or anything not written by this codec. The
+   * fingerprint prefix is outside the GCM-authenticated data, so it is recomputed and must match: a planted
+   * prefix could otherwise steer the compare-and-delete and compare-and-set scripts.
    */
   decode(redisKey: string, value: string | null | undefined): StoredToken | undefined {
     if (typeof value !== 'string') return undefined;
@@ -111,7 +109,7 @@ export class RedisTokenCodec {
         json = payload.slice(PLAIN.length);
       }
       const token = toStoredToken(JSON.parse(json));
-      if (token !== undefined) this.fingerprints.set(token, value.slice(0, at));
+      if (token === undefined || this.fingerprint(token) !== value.slice(0, at)) return undefined;
       return token;
     } catch {
       return undefined;

@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { MemoryTokenStore } from '../core/memory-token-store.js';
 import { TokenCacheConfigError, TokenFetchError } from '../core/token-cache.errors.js';
 import type { SharedFetchOptions, StoredToken, TokenStore } from '../core/token-store.interface.js';
-import { assertPositiveInt, assertTimerMs } from '../core/validate.js';
+import { assertTimerMs } from '../core/validate.js';
 import { fingerprintOfValue, parseEncryptionKey, RedisTokenCodec } from './redis-token-codec.js';
 import { redisMessages } from './redis-token-store.messages.js';
 import { scripts, type LuaScript } from './redis-token-store.scripts.js';
