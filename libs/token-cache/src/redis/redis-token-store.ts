@@ -526,14 +526,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     const runId = /run_id:(\w+)/.exec(String(info))?.[1];
     const restarted = this.redisRunId !== undefined && runId !== this.redisRunId;
     this.redisRunId = runId;
-    // Invalidations made while Redis was unreachable reach it, and every instance, now.
-    for (const [key, fingerprint] of [...this.pendingDeletes]) {
-      if (this.closed) return;
-      const done = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
-      if (done === FAILED) return;
-      if (this.pendingDeletes.get(key) === fingerprint) this.pendingDeletes.delete(key);
-    }
-    if (first) return;
+    if (!(await this.replayDeletes()) || first) return;
     const keys = [...this.entries()].map(([key]) => key);
     for (let i = 0; i < keys.length && !this.closed; i += 100) {
       const batch = keys.slice(i, i + 100);
@@ -557,6 +550,20 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
         }
       }
     }
+  }
+
+  /**
+   * Invalidations made while Redis was unreachable reach it, and every instance, now (compare-and-delete:
+   * a newer token stored meanwhile stays). False when Redis failed again.
+   */
+  private async replayDeletes(): Promise<boolean> {
+    for (const [key, fingerprint] of [...this.pendingDeletes]) {
+      if (this.closed) return false;
+      const done = await this.evalScript(scripts.deleteToken, [this.tokenKey(key)], [fingerprint, this.channel, this.message('del', key, fingerprint)]);
+      if (done === FAILED) return false;
+      if (this.pendingDeletes.get(key) === fingerprint) this.pendingDeletes.delete(key);
+    }
+    return true;
   }
 
   /**
@@ -593,6 +600,12 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
       this.client.on(event, update);
       this.cleanups.push(() => this.client.off(event, update));
     }
+    // The command connection may come back without the subscriber having dropped (no catch-up then).
+    const replay = () => {
+      if (this.pendingDeletes.size > 0) void this.replayDeletes();
+    };
+    this.client.on('ready', replay);
+    this.cleanups.push(() => this.client.off('ready', replay));
     update();
   }
 
