@@ -487,6 +487,29 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(counts()).toEqual(before);
   });
 
+  it('an invalidation missed while only the command connection was down reaches Redis and the others when it is back', async () => {
+    const keyPrefix = uniquePrefix('cmd-down');
+    const { source, state } = countingSource();
+    // A client of the user's that reconnects after 300 ms: long enough to invalidate while it is away.
+    const client = new Redis(TEST_REDIS_URL, { retryStrategy: () => 300 });
+    client.on('error', () => undefined);
+    closers.push(() => client.quit().catch(() => undefined));
+    const storeA = new RedisTokenStore({ client, keyPrefix });
+    const a = new TokenCache({ sources: { api: source }, store: storeA });
+    closers.push(() => a.close());
+    const b = instance(source, { keyPrefix });
+    const t1 = await a.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(t1);
+
+    await admin.client('KILL', 'ID', String(await client.client('ID'))); // the subscriber stays connected
+    await until(() => !storeA.reachable);
+    expect(await a.invalidate('api', undefined, t1)).toBe(true);
+    expect(await admin.get(`${keyPrefix}token:api`)).toContain(t1);
+    await until(() => storeA.reachable, 5_000);
+    await until(async () => b.store.peek('api') === undefined && (await admin.exists(`${keyPrefix}token:api`)) === 0, 2_000);
+    expect(state.calls).toBe(1);
+  });
+
   it('subscribes once per reconnect (not once by ioredis and once by the store)', async () => {
     const proxy = await RedisProxy.start(TEST_REDIS_URL);
     closers.push(() => proxy.close());
