@@ -101,8 +101,11 @@ export class TokenCache {
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
   getToken(source: string, params?: TokenParams): Promise<string> {
-    const warm = this.warmToken(source, params);
-    return warm !== undefined ? Promise.resolve(warm) : this.getStored(source, params).then(accessTokenOf);
+    const own = this.perSource.get(source);
+    if (own === undefined) return Promise.reject(this.unknownSource(source));
+    const key = params === undefined ? own.key : appendParams(own.key, params);
+    const token = this.warm(own, key);
+    return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
   }
 
   /**
@@ -111,21 +114,28 @@ export class TokenCache {
    * fetched or counted. For hot paths that can skip an `await` (the Axios interceptor).
    */
   warmToken(source: string, params?: TokenParams): string | undefined {
-    const hot = this.perSource.get(source);
-    if (hot === undefined) return undefined;
-    const key = params === undefined ? hot.key : appendParams(hot.key, params);
-    const token = this.store.getSync(key);
-    if (token === undefined) return undefined;
-    const now = this.clock.now();
-    if (now >= token.expiresAt - this.skew) return undefined;
-    hot.counters.hits++;
-    if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
-    return token.accessToken;
+    const own = this.perSource.get(source);
+    if (own === undefined) return undefined;
+    return this.warm(own, params === undefined ? own.key : appendParams(own.key, params))?.accessToken;
   }
 
   /** The cached token with its type, expiry and scopes (a read-only object). */
   async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
-    return viewOf(await this.getStored(source, params));
+    const own = this.perSource.get(source);
+    if (own === undefined) throw this.unknownSource(source);
+    const key = params === undefined ? own.key : appendParams(own.key, params);
+    return viewOf(this.warm(own, key) ?? (await this.load(key, source, params)));
+  }
+
+  /** The usable token under `key`, counted as a hit (starting the background refresh when due); else undefined. */
+  private warm(own: { counters: TokenCacheCounters }, key: string): StoredToken | undefined {
+    const token = this.store.getSync(key);
+    if (token === undefined) return undefined;
+    const now = this.clock.now();
+    if (now >= token.expiresAt - this.skew) return undefined;
+    own.counters.hits++;
+    if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
+    return token;
   }
 
   /** What is cached and still usable (a read-only object), or undefined. Never fetches, never counts as a hit. */
@@ -145,20 +155,6 @@ export class TokenCache {
   private peekByKey(key: string): CachedToken | undefined {
     const token = this.store.peek(key);
     return token !== undefined && this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
-  }
-
-  private async getStored(source: string, params: TokenParams | undefined): Promise<StoredToken> {
-    const key = this.keyOf(source, params);
-    const token = this.store.getSync(key);
-    if (token !== undefined) {
-      const now = this.clock.now();
-      if (now < token.expiresAt - this.skew) {
-        this.count(source, 'hits');
-        if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
-        return token;
-      }
-    }
-    return this.load(key, source, params);
   }
 
   /** A miss: join the fetch in flight, fail fast while backing off, or start the one fetch. */
