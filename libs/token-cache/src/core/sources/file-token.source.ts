@@ -8,6 +8,7 @@ import type { TokenResponse } from '../token-cache.types.js';
 import { parseExpiresIn } from '../token-response.js';
 import { assertNonEmptyString, assertPositiveInt, describeValue } from '../validate.js';
 import type { TokenSource } from './token-source.interface.js';
+import { abortedError } from './oauth-grant.js';
 import { sourceMessages } from './token-sources.messages.js';
 
 export interface FileTokenOptions {
@@ -68,7 +69,7 @@ export function fileToken(options: FileTokenOptions): TokenSource {
       return await readFile(path, { encoding: 'utf8', signal });
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as Error).name;
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new TokenFetchError(sourceMessages.aborted(source), { source });
+      if (signal?.aborted) throw abortedError(source, signal);
       if (code === 'ENOENT') throw new TokenFetchError(sourceMessages.fileMissing(source, path), { source, retryable: true });
       // EACCES, EISDIR… won't fix themselves soon, but a sidecar may still be setting permissions up.
       throw new TokenFetchError(sourceMessages.fileUnreadable(source, path, code), { source, retryable: true });

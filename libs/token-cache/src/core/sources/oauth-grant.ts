@@ -283,13 +283,18 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   return Math.min(Math.max(0, ms), RETRY_AFTER_MAX_MS);
 }
 
+/**
+ * The error of a source whose fetch was aborted. The cache aborts with its own error (timeout, shutdown):
+ * passed through so the message names the cause; any other reason becomes a retryable `aborted` error.
+ */
+export function abortedError(source: string, signal: AbortSignal): TokenCacheError {
+  if (signal.reason instanceof TokenCacheError) return signal.reason;
+  return new TokenFetchError(sourceMessages.aborted(source), { source, retryable: true });
+}
+
 /** A fetch that threw: aborted (timeout, shutdown) or a network error. Both retryable. */
 function transportError(error: unknown, source: string, signal: AbortSignal): TokenCacheError {
-  if (signal.aborted) {
-    // The cache aborts with its own timeout error: pass it through so the message names the timeout.
-    if (signal.reason instanceof TokenCacheError) return signal.reason;
-    return new TokenFetchError(sourceMessages.aborted(source), { source, retryable: true });
-  }
+  if (signal.aborted) return abortedError(source, signal);
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
   const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
   return new TokenFetchError(sourceMessages.network(source, detail), { source, retryable: true, cause: error });

@@ -1,7 +1,7 @@
 import { describeError, redact, TokenFetchError } from '../token-cache.errors.js';
 import type { TokenCacheLogger } from '../token-cache.types.js';
 import { assertNonEmptyString, assertOptionalFunction, assertOptionalString } from '../validate.js';
-import { OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
+import { abortedError, OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
 import type { TokenSource } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
 
@@ -95,9 +95,6 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
   };
 }
 
-function abortedError(source: string, signal: AbortSignal): Error {
-  return signal.reason instanceof TokenFetchError ? signal.reason : new TokenFetchError(sourceMessages.aborted(source), { source });
-}
 
 /** Stops a caller waiting in the queue when its signal fires; the queued refresh then sees the abort and skips. */
 function untilAborted<T>(promise: Promise<T>, source: string, signal: AbortSignal): Promise<T> {
