@@ -1,11 +1,93 @@
-// Assembles README.md (and the package's README) from docs/readme/*.md, in file-name order.
+// Assembles the two READMEs, each from its folder's *.md in file-name order:
+//   docs/package/*.md -> libs/token-cache/README.md (what npm shows: the user reference, with a table of contents)
+//   docs/repo/*.md    -> README.md (the repository: demo, development, benchmarks, design)
+// `node scripts/build-readme.mjs --check` writes nothing and exits 1 when a generated README is stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = `${root}docs/readme/`;
-const parts = readdirSync(dir).filter((f) => f.endsWith('.md')).sort().map((f) => readFileSync(dir + f, 'utf8').trim());
-const readme = `${parts.join('\n\n')}\n`;
-writeFileSync(`${root}README.md`, readme);
-writeFileSync(`${root}libs/token-cache/README.md`, readme);
-console.log(`README.md: ${parts.length} sections, ${readme.length} characters`);
+
+/** The `<!-- toc -->` line of a part is replaced by a table of contents of the `##` and `###` headings. */
+export const TOC_MARKER = '<!-- toc -->';
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+export function slugger() {
+  const seen = new Map();
+  return (text) => {
+    const base = text
+      .replace(/`/g, '')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .toLowerCase()
+      .trim()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n === 0 ? base : `${base}-${n}`;
+  };
+}
+
+/** The headings of a markdown text outside fenced code blocks: `{ level, text }`. */
+export function headings(markdown) {
+  const out = [];
+  let fence = null;
+  for (const line of markdown.split('\n')) {
+    const f = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (f) {
+      if (fence === null) fence = f[1];
+      else if (f[1].startsWith(fence)) fence = null;
+      continue;
+    }
+    if (fence !== null) continue;
+    const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    if (h) out.push({ level: h[1].length, text: h[2] });
+  }
+  return out;
+}
+
+export function tableOfContents(markdown) {
+  const slug = slugger();
+  const lines = [];
+  for (const { level, text } of headings(markdown)) {
+    const anchor = slug(text); // every heading takes its anchor, so repeats are numbered as GitHub does
+    if (level < 2 || level > 3) continue;
+    lines.push(`${'  '.repeat(level - 2)}- [${text.replace(/[[\]]/g, '\\$&')}](#${anchor})`);
+  }
+  return lines.join('\n');
+}
+
+function assemble(folder) {
+  const dir = `${root}${folder}/`;
+  const parts = readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => readFileSync(dir + f, 'utf8').trim());
+  const text = `${parts.join('\n\n')}\n`;
+  if (!text.includes(TOC_MARKER)) return { text, parts: parts.length };
+  const toc = tableOfContents(text.replace(TOC_MARKER, ''));
+  return { text: text.replace(TOC_MARKER, `**Contents**\n\n${toc}`), parts: parts.length };
+}
+
+/** `{ [path relative to the repository]: { text, parts } }` for both READMEs. */
+export function buildReadmes() {
+  return {
+    'libs/token-cache/README.md': assemble('docs/package'),
+    'README.md': assemble('docs/repo'),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  for (const [path, { text, parts }] of Object.entries(buildReadmes())) {
+    if (check) {
+      let current = '';
+      try { current = readFileSync(root + path, 'utf8'); } catch {}
+      if (current !== text) { stale++; console.error(`${path} is out of date: run npm run readme`); }
+    } else {
+      writeFileSync(root + path, text);
+      console.log(`${path}: ${parts} parts, ${text.length} characters`);
+    }
+  }
+  if (stale) process.exit(1);
+}

@@ -1,4 +1,4 @@
-// The README's source examples (docs/readme/20-sources.md), run against look-alike servers on loopback.
+// The README's source examples (docs/package/20-sources.md), run against look-alike servers on loopback.
 import { FakeClock } from '../libs/token-cache/src/core/testing/fake-clock.js';
 import { refreshTokenGrant, TokenCache, TokenFetchError, tokenFunction } from 'nestjs-token-cache';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
