@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, normalizeScopes } from './cache-key.js';
+import { appendParams, cacheKey, KeyMemo, normalizeScopes } from './cache-key.js';
+import type { TokenParams } from './token-cache.types.js';
 
 describe('cacheKey', () => {
   it('is the encoded source name alone without parameters', () => {
@@ -36,5 +37,81 @@ describe('cacheKey', () => {
     expect(cacheKey('a|sub=b')).not.toBe(cacheKey('a', { subject: 'b' }));
     expect(cacheKey('api', { scopes: ['a+b'] })).not.toBe(cacheKey('api', { scopes: ['a', 'b'] }));
     expect(cacheKey('api', { audience: 'x', resource: 'y' })).not.toBe(cacheKey('api', { audience: 'y', resource: 'x' }));
+  });
+});
+
+describe('KeyMemo: the keys of a source, remembered', () => {
+  const build = (params: TokenParams) => cacheKey('api', params);
+  const fresh = () => new KeyMemo('api', 3);
+
+  it('returns exactly the key appendParams builds, for every shape and on every repeat', () => {
+    const memo = fresh();
+    const shapes: TokenParams[] = [
+      { subject: 'alice' },
+      { subject: 'alice', audience: undefined },
+      { subject: 'bob', scopes: ['write', 'read'] },
+      { scopes: ['read'] },
+      { audience: 'https://a', resource: 'https://r' },
+      { subject: 'a|aud=b' },
+      { subject: 'a', audience: 'b' },
+      {},
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const params of shapes) expect(memo.keyOf(params)).toBe(build(params));
+      for (const params of shapes) expect(memo.keyOf({ ...params })).toBe(build(params));
+    }
+  });
+
+  it('never serves a stale key when the caller mutates its params object afterwards', () => {
+    const memo = fresh();
+    const params: TokenParams = { subject: 'alice', scopes: ['read'] };
+    expect(memo.keyOf(params)).toBe(build({ subject: 'alice', scopes: ['read'] }));
+    params.subject = 'bob';
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', scopes: ['read'] }));
+    params.scopes!.push('write'); // same array, changed in place
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', scopes: ['read', 'write'] }));
+    params.scopes![0] = 'admin';
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', scopes: ['admin', 'write'] }));
+    params.scopes = ['other'];
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', scopes: ['other'] }));
+    params.audience = 'https://a';
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', scopes: ['other'], audience: 'https://a' }));
+    delete params.scopes;
+    params.resource = 'https://r';
+    expect(memo.keyOf(params)).toBe(build({ subject: 'bob', audience: 'https://a', resource: 'https://r' }));
+    (params as { subjectToken?: string }).subjectToken = 'later-field';
+    let built = 0;
+    const counting = new KeyMemo('api', 3, (k, p) => (built++, appendParams(k, p)));
+    const p2 = { subject: 'x' } as TokenParams & { subjectToken?: string };
+    counting.keyOf(p2);
+    p2.subjectToken = 't';
+    counting.keyOf(p2);
+    expect(built).toBe(2); // a field a later rule adds to the key is never memo-hidden
+  });
+
+  it('remembers subject-only keys up to its bound, then forgets the oldest', () => {
+    let built = 0;
+    const memo = new KeyMemo('api', 2, (k, p) => (built++, appendParams(k, p)));
+    memo.keyOf({ subject: 'a' });
+    memo.keyOf({ subject: 'a' });
+    memo.keyOf({ subject: 'b' });
+    expect(built).toBe(2);
+    memo.keyOf({ subject: 'c' }); // evicts 'a'
+    memo.keyOf({ subject: 'b' });
+    expect(built).toBe(3);
+    memo.keyOf({ subject: 'a' });
+    expect(built).toBe(4);
+    // Not plain { subject }: never remembered by subject (a field the key rules may read later).
+    memo.keyOf({ subject: 'd', extra: 1 } as TokenParams);
+    memo.keyOf({ subject: 'd', extra: 1 } as TokenParams);
+    expect(built).toBe(6);
+  });
+
+  it('passes anything that is not an object to the builder (which owns validation)', () => {
+    const memo = new KeyMemo('api', 2, () => {
+      throw new Error('bad params');
+    });
+    expect(() => memo.keyOf(null as unknown as TokenParams)).toThrow('bad params');
+    expect(() => memo.keyOf('alice' as unknown as TokenParams)).toThrow('bad params');
   });
 });

@@ -53,3 +53,116 @@ export function appendParams(sourceKey: string, params: TokenParams): string {
   if (resource !== undefined && resource !== '') key += `|res=${esc(resource)}`;
   return key;
 }
+
+/** What a memoised key was built from: compared field by field on every use, so a mutated params object is never served a stale key. */
+interface KeySnapshot {
+  readonly params: TokenParams;
+  readonly key: string;
+  readonly subject: unknown;
+  readonly audience: unknown;
+  readonly resource: unknown;
+  readonly subjectToken: unknown;
+  /** The scopes array as given (compared by identity), and its elements at the time (compared one by one). */
+  readonly scopes: unknown;
+  readonly scopeValues: readonly unknown[] | undefined;
+}
+
+/** A params object with every key field, including those later issues add (read as unknown: callers may pass anything). */
+type AnyParams = TokenParams & { subjectToken?: unknown };
+
+/**
+ * The keys of one source's parameter sets, remembered so that a warm lookup with parameters builds and hashes
+ * no string: the last params object seen (an identity check), any params object seen recently (a WeakMap,
+ * verified field by field), and subject-only params (`{ subject }` made afresh per call: a Map by subject).
+ * Everything else, and every first sight, goes through `build` (appendParams, where the rules live).
+ * Keys never depend on the memo: it returns exactly what `build` returned for equal parameters.
+ */
+export class KeyMemo {
+  private last: KeySnapshot | undefined;
+  private readonly byObject = new WeakMap<object, KeySnapshot>();
+  private readonly bySubject = new Map<string, string>();
+
+  /**
+   * @param sourceKey the source's own escaped key
+   * @param maxSubjects how many subject-only keys are remembered (oldest forgotten first)
+   * @param build the key of a parameter set, with any validation: called on every memo miss
+   */
+  constructor(
+    readonly sourceKey: string,
+    private readonly maxSubjects: number,
+    private readonly build: (sourceKey: string, params: TokenParams) => string = appendParams,
+  ) {}
+
+  keyOf(params: TokenParams): string {
+    const last = this.last;
+    if (last !== undefined && last.params === params && unchanged(last, params)) return last.key;
+    return this.slow(params as AnyParams);
+  }
+
+  private slow(params: AnyParams): string {
+    if (params === null || typeof params !== 'object') return this.build(this.sourceKey, params);
+    const seen = this.byObject.get(params);
+    if (seen !== undefined && unchanged(seen, params)) {
+      this.last = seen;
+      return seen.key;
+    }
+    const { subject } = params;
+    if (
+      typeof subject === 'string' &&
+      params.scopes === undefined &&
+      params.audience === undefined &&
+      params.resource === undefined &&
+      params.subjectToken === undefined
+    ) {
+      let key = this.bySubject.get(subject);
+      if (key === undefined) {
+        key = this.build(this.sourceKey, params);
+        // Only a plain { subject } (no other own fields a later rule might read) is remembered by subject.
+        if (Object.keys(params).length === 1) this.rememberSubject(subject, key);
+      }
+      return key;
+    }
+    const key = this.build(this.sourceKey, params);
+    const snapshot = snapshotOf(params, key);
+    this.byObject.set(params, snapshot);
+    this.last = snapshot;
+    return key;
+  }
+
+  private rememberSubject(subject: string, key: string): void {
+    if (this.bySubject.size >= this.maxSubjects) this.bySubject.delete(this.bySubject.keys().next().value!);
+    this.bySubject.set(subject, key);
+  }
+}
+
+function snapshotOf(params: AnyParams, key: string): KeySnapshot {
+  const { scopes } = params;
+  return {
+    params,
+    key,
+    subject: params.subject,
+    audience: params.audience,
+    resource: params.resource,
+    subjectToken: params.subjectToken,
+    scopes,
+    scopeValues: Array.isArray(scopes) ? [...scopes] : undefined,
+  };
+}
+
+function unchanged(s: KeySnapshot, params: AnyParams): boolean {
+  if (
+    params.subject !== s.subject ||
+    params.audience !== s.audience ||
+    params.resource !== s.resource ||
+    params.subjectToken !== s.subjectToken ||
+    params.scopes !== s.scopes
+  ) {
+    return false;
+  }
+  const values = s.scopeValues;
+  if (values === undefined) return true;
+  const scopes = params.scopes as unknown[];
+  if (scopes.length !== values.length) return false;
+  for (let i = 0; i < values.length; i++) if (scopes[i] !== values[i]) return false;
+  return true;
+}

@@ -4,7 +4,7 @@
  */
 import { Observable, Subject } from 'rxjs';
 import { backoffDelay } from './backoff.js';
-import { appendParams, cacheKey, normalizeScopes } from './cache-key.js';
+import { cacheKey, KeyMemo, normalizeScopes } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
@@ -34,6 +34,16 @@ import type {
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
 import { validateTokenResponse } from './token-response.js';
 
+/**
+ * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
+ * parameters, and its counts (plain increments behind stats() and the OpenTelemetry counters), found with one lookup.
+ */
+interface PerSource {
+  key: string;
+  keys: KeyMemo;
+  counters: TokenCacheCounters;
+}
+
 /** Failure bookkeeping of one key: drives backoff. */
 interface KeyState {
   failures: number;
@@ -56,11 +66,9 @@ export class TokenCache {
   readonly store: TokenStore;
   private readonly clock: Clock;
   private readonly sources: Map<string, TokenSource>;
-  /**
-   * Per source: its parameterless key (escaped once, so the hot path never builds it) and its counts (plain
-   * increments behind stats() and the OpenTelemetry counters), found with one lookup.
-   */
-  private readonly perSource = new Map<string, { key: string; counters: TokenCacheCounters }>();
+  private readonly perSource = new Map<string, PerSource>();
+  private lastSourceName: string | undefined;
+  private lastPerSource: PerSource | undefined;
   private readonly skew: number;
   private readonly inFlight = new Map<string, Promise<StoredToken>>();
   private readonly keyStates = new Map<string, KeyState>();
@@ -84,7 +92,10 @@ export class TokenCache {
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
     this.skew = this.options.expirySkewMs;
-    for (const name of this.sources.keys()) this.perSource.set(name, { key: cacheKey(name), counters: createCounters() });
+    for (const name of this.sources.keys()) {
+      const key = cacheKey(name);
+      this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries), counters: createCounters() });
+    }
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
       counters: new Map([...this.perSource].map(([name, { counters }]) => [name, counters])),
       size: () => this.store.size,
@@ -101,9 +112,9 @@ export class TokenCache {
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
   getToken(source: string, params?: TokenParams): Promise<string> {
-    const own = this.perSource.get(source);
+    const own = this.ownOf(source);
     if (own === undefined) return Promise.reject(this.unknownSource(source));
-    const key = params === undefined ? own.key : appendParams(own.key, params);
+    const key = params === undefined ? own.key : own.keys.keyOf(params);
     const token = this.warm(own, key);
     return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
   }
@@ -114,16 +125,16 @@ export class TokenCache {
    * fetched or counted. For hot paths that can skip an `await` (the Axios interceptor).
    */
   warmToken(source: string, params?: TokenParams): string | undefined {
-    const own = this.perSource.get(source);
+    const own = this.ownOf(source);
     if (own === undefined) return undefined;
-    return this.warm(own, params === undefined ? own.key : appendParams(own.key, params))?.accessToken;
+    return this.warm(own, params === undefined ? own.key : own.keys.keyOf(params))?.accessToken;
   }
 
   /** The cached token with its type, expiry and scopes (a read-only object). */
   async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
-    const own = this.perSource.get(source);
+    const own = this.ownOf(source);
     if (own === undefined) throw this.unknownSource(source);
-    const key = params === undefined ? own.key : appendParams(own.key, params);
+    const key = params === undefined ? own.key : own.keys.keyOf(params);
     return viewOf(this.warm(own, key) ?? (await this.load(key, source, params)));
   }
 
@@ -148,6 +159,9 @@ export class TokenCache {
       if (token !== undefined && token.source === source) {
         return this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
       }
+    } else {
+      const own = this.ownOf(source);
+      if (own !== undefined) return this.peekByKey(own.keys.keyOf(params));
     }
     return this.peekByKey(this.keyOf(source, params));
   }
@@ -369,10 +383,24 @@ export class TokenCache {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * The per-source record, with the last one found remembered: most processes ask for one or two sources,
+   * and comparing the name is cheaper than hashing it (the warm path with parameters is a few such steps).
+   */
+  private ownOf(source: string): PerSource | undefined {
+    if (source === this.lastSourceName) return this.lastPerSource;
+    const own = this.perSource.get(source);
+    if (own !== undefined) {
+      this.lastSourceName = source;
+      this.lastPerSource = own;
+    }
+    return own;
+  }
+
   protected keyOf(source: string, params: TokenParams | undefined): string {
     const own = this.perSource.get(source);
     if (own === undefined) throw this.unknownSource(source);
-    return params === undefined ? own.key : appendParams(own.key, params);
+    return params === undefined ? own.key : own.keys.keyOf(params);
   }
 
   private assertSource(source: string): void {
