@@ -68,6 +68,34 @@ function assemble(folder) {
   return { text: text.replace(TOC_MARKER, `**Contents**\n\n${toc}`), parts: parts.length };
 }
 
+/**
+ * Problems with the links of a README: an in-page `#anchor` no heading has, and (for the package README,
+ * which npm shows away from the repository) a relative link to a file.
+ */
+export function linkProblems(markdown, { relativeFiles = true } = {}) {
+  const slug = slugger();
+  const anchors = new Set(headings(markdown).map(({ text }) => slug(text)));
+  const problems = [];
+  let fence = null;
+  for (const line of markdown.split('\n')) {
+    const f = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (f) {
+      if (fence === null) fence = f[1];
+      else if (f[1].startsWith(fence)) fence = null;
+      continue;
+    }
+    if (fence !== null) continue;
+    for (const [, target] of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (target.startsWith('#')) {
+        if (!anchors.has(target.slice(1))) problems.push(`no heading for the link ${target}`);
+      } else if (!relativeFiles && !/^[a-z][a-z0-9+.-]*:/i.test(target)) {
+        problems.push(`relative link ${target} (npm shows this README outside the repository: use an absolute URL)`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** `{ [path relative to the repository]: { text, parts } }` for both READMEs. */
 export function buildReadmes() {
   return {
@@ -84,6 +112,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       let current = '';
       try { current = readFileSync(root + path, 'utf8'); } catch {}
       if (current !== text) { stale++; console.error(`${path} is out of date: run npm run readme`); }
+      for (const problem of linkProblems(text, { relativeFiles: path === 'README.md' })) { stale++; console.error(`${path}: ${problem}`); }
     } else {
       writeFileSync(root + path, text);
       console.log(`${path}: ${parts} parts, ${text.length} characters`);
