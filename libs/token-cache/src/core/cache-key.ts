@@ -166,3 +166,11 @@ function unchanged(s: KeySnapshot, params: AnyParams): boolean {
   for (let i = 0; i < values.length; i++) if (scopes[i] !== values[i]) return false;
   return true;
 }
+
+/**
+ * A source's own key: its escaped name, and for a DPoP source (RFC 9449) `|jkt=<thumbprint>` of its key, so
+ * tokens bound to one key are never handed to an instance holding another (a shared store).
+ */
+export function sourceKey(source: string, jkt?: string): string {
+  return jkt === undefined ? esc(source) : `${esc(source)}|jkt=${esc(jkt)}`;
+}

@@ -40,6 +40,7 @@ export {
   type PrivateKeyWithId,
 } from './sources/oauth-grant.js';
 export { cacheKey, normalizeScopes } from './cache-key.js';
+export { DPoPKey, type DPoPKeyMaterial, type DPoPKeyOptions, type DPoPOption, type DPoPProofInput } from './dpop/dpop-key.js';
 export { backoffDelay } from './backoff.js';
 export { TOKEN_CACHE_METER_NAME, TOKEN_CACHE_METRICS, type TokenFetchOutcome } from './token-cache.metrics.js';
 export { jwtExpiresAt, parseOAuthTokenBody, validateTokenResponse } from './token-response.js';

@@ -4,8 +4,9 @@
  */
 import { Observable, Subject } from 'rxjs';
 import { backoffDelay } from './backoff.js';
-import { cacheKey, KeyMemo, normalizeScopes } from './cache-key.js';
+import { KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
+import { DPoPKey } from './dpop/dpop-key.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
 import type { TokenSource } from './sources/token-source.interface.js';
@@ -92,8 +93,8 @@ export class TokenCache {
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
     this.skew = this.options.expirySkewMs;
-    for (const name of this.sources.keys()) {
-      const key = cacheKey(name);
+    for (const [name, source] of this.sources) {
+      const key = sourceKey(name, dpopKeyOf(source)?.thumbprint);
       this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries), counters: createCounters() });
     }
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
@@ -330,6 +331,14 @@ export class TokenCache {
       });
     }
     return out;
+  }
+
+  /**
+   * The DPoP key (RFC 9449) of a source with the `dpop` option, else undefined: its `thumbprint`, and
+   * `proof()` to sign proofs for an HTTP client other than the built-in axios interceptor and `tokenFetch`.
+   */
+  dpopKey(source: string): DPoPKey | undefined {
+    return dpopKeyOf(this.sourceOf(source));
   }
 
   /** The configured source names. */
@@ -671,6 +680,11 @@ export class TokenCache {
     if (!this.events.observed) return;
     this.events.next({ type, source, key, at: new Date(this.clock.now()), ...extra });
   }
+}
+
+/** A source's DPoP key, when it has a real one (a custom source could put anything there). */
+function dpopKeyOf(source: TokenSource): DPoPKey | undefined {
+  return source.dpopKey instanceof DPoPKey ? source.dpopKey : undefined;
 }
 
 function toRequest(source: string, params: TokenParams | undefined): TokenRequest {

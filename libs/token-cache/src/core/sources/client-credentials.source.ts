@@ -34,6 +34,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
   return {
     kind: 'client_credentials',
     timeoutMs: client.timeoutMs,
+    ...(client.dpop && { dpopKey: client.dpop.key }),
     async fetchToken(request, context) {
       const { refreshToken: _unused, ...token } = await client.grant(
         { type: 'client_credentials' },

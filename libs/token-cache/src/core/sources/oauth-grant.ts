@@ -25,6 +25,7 @@ import {
   type CustomFetchOptions,
 } from 'openid-client';
 import { RETRY_AFTER_MAX_MS } from '../backoff.js';
+import { asksForTokenEndpointNonce, resolveDPoPOption, TokenEndpointDPoP, type DPoPOption } from '../dpop/index.js';
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
@@ -65,6 +66,12 @@ export interface OAuthClientOptions {
   extraParams?: Record<string, string>;
   /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * DPoP (RFC 9449): `true` makes an ES256 key pair for this source at start; `{ privateKey, publicKey?, alg? }`
+   * uses yours. Token requests then carry a proof, the IdP's `use_dpop_nonce` is answered with one retry, and
+   * the tokens are bound to the key (`token_type: DPoP`). Default off.
+   */
+  dpop?: DPoPOption;
 }
 
 /** Parameters the grant itself sets: `extraParams` may not override them. */
@@ -95,6 +102,8 @@ export class OAuthGrantClient {
   private readonly insecure: boolean;
   private readonly knownSecrets: string[] = [];
   private readonly authPromise: () => Promise<ClientAuth>;
+  /** The source's DPoP key and openid-client handle, when `dpop` is set. */
+  readonly dpop?: TokenEndpointDPoP;
 
   /** Validates the options at once: bad ones throw TokenCacheConfigError naming `<factory>.<option>`. */
   constructor(factory: string, options: OAuthClientOptions, defaultAuthMethod: OAuthAuthMethod, allowedMethods = AUTH_METHODS) {
@@ -119,6 +128,11 @@ export class OAuthGrantClient {
     this.extraParams = validateExtraParams(`${factory}.extraParams`, options.extraParams);
     this.metadata = { issuer: options.issuer ?? options.tokenUrl, token_endpoint: options.tokenUrl };
     this.insecure = new URL(options.tokenUrl).protocol === 'http:';
+    const dpop = resolveDPoPOption(`${factory}.dpop`, options.dpop);
+    if (dpop !== undefined) {
+      this.dpop = new TokenEndpointDPoP(dpop.key);
+      this.knownSecrets.push(...dpop.secrets);
+    }
 
     if (authMethod === 'client_secret_basic' || authMethod === 'client_secret_post') {
       if (typeof options.clientSecret !== 'string' || options.clientSecret === '') {
@@ -183,13 +197,19 @@ export class OAuthGrantClient {
       const config = new Configuration(this.metadata, this.clientId, undefined, await this.authPromise());
       if (this.insecure) allowInsecureRequests(config);
       config.timeout = 0; // the cache's signal bounds the request
+      const DPoP = await this.dpop?.handle(config);
+      // RFC 9449 §8: the first reply asking for a nonce goes back to openid-client, which keeps the nonce and
+      // retries once; a second one is an error like any other.
+      let nonceAsked = false;
       config[customFetch] = async (url: string, init: CustomFetchOptions) => {
-        const reply = await this.send(url, init, source, context, secrets);
-        parsed = reply.parsed;
+        const reply = await this.send(url, init, source, context, secrets, DPoP !== undefined && !nonceAsked);
+        if (reply.parsed === undefined) nonceAsked = true;
+        else parsed = reply.parsed;
         return reply.response;
       };
-      if (grant.type === 'client_credentials') await clientCredentialsGrant(config, params);
-      else await refreshTokenGrant(config, grant.refreshToken, params);
+      const options = DPoP === undefined ? undefined : { DPoP };
+      if (grant.type === 'client_credentials') await clientCredentialsGrant(config, params, options);
+      else await refreshTokenGrant(config, grant.refreshToken, params, options);
     } catch (error) {
       // openid-client rejected a 2xx body our rules accept (see the file comment): our rules win.
       if (parsed === undefined) throw toTypedError(error, source, context.signal, secrets);
@@ -204,7 +224,8 @@ export class OAuthGrantClient {
     source: string,
     context: TokenFetchContext,
     secrets: string[],
-  ): Promise<{ response: Response; parsed: TokenResponse }> {
+    nonceRetry = false,
+  ): Promise<{ response: Response; parsed?: TokenResponse }> {
     const { signal } = context;
     let res: Response;
     try {
@@ -219,6 +240,9 @@ export class OAuthGrantClient {
       if (signal.aborted) throw transportError(error, source, signal);
       if (res.ok) throw new TokenResponseError(messages.badResponse(source, sourceMessages.truncated()), source);
       text = ''; // an error reply cut short: its status still says enough
+    }
+    if (!res.ok && nonceRetry && asksForTokenEndpointNonce(res.status, res.headers, text)) {
+      return { response: new Response(text, { status: res.status, headers: res.headers }) };
     }
     if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets);
     const parsed: TokenResponse = parseOAuthTokenBody(text, source);

@@ -61,6 +61,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
   return {
     kind: 'refresh_token',
     timeoutMs: client.timeoutMs,
+    ...(client.dpop && { dpopKey: client.dpop.key }),
     secrets,
     fetchToken(request, context) {
       const run = async () => {

@@ -1,3 +1,4 @@
+import type { DPoPKey } from '../dpop/dpop-key.js';
 import type { Clock, TokenRequest, TokenResponse } from '../token-cache.types.js';
 
 /** What a source's fetch is given besides the request. */
@@ -21,6 +22,11 @@ export interface TokenSource {
   readonly defaultTtlMs?: number;
   /** Fetch timeout in ms. Overrides the cache's `fetchTimeoutMs`. */
   readonly timeoutMs?: number;
+  /**
+   * The DPoP key (RFC 9449) the source's tokens are bound to (the `dpop` option of the OAuth sources). Its
+   * thumbprint is part of the cache key; the HTTP clients sign a proof with it for each `token_type: DPoP` request.
+   */
+  readonly dpopKey?: DPoPKey;
   /**
    * For sources whose token changes outside the cache (a file rewritten by a sidecar): calls `onChange`
    * whenever it does, so the cache replaces its entries at once. Returns a function that stops watching.
