@@ -1,6 +1,7 @@
 // Assembles the two READMEs, each from its folder's *.md in file-name order:
 //   docs/package/*.md -> libs/token-cache/README.md (what npm shows: the user reference, with a table of contents)
 //   docs/repo/*.md    -> README.md (the repository: demo, development, benchmarks, design)
+// and copies CHANGELOG.md and LICENSE into libs/token-cache/, so the package ships them.
 // `node scripts/build-readme.mjs --check` writes nothing and exits 1 when a generated README is stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -98,9 +99,12 @@ export function linkProblems(markdown, { relativeFiles = true } = {}) {
 
 /** `{ [path relative to the repository]: { text, parts } }` for both READMEs. */
 export function buildReadmes() {
+  const copy = (path) => ({ text: readFileSync(root + path, 'utf8'), parts: 1 });
   return {
     'libs/token-cache/README.md': assemble('docs/package'),
     'README.md': assemble('docs/repo'),
+    'libs/token-cache/CHANGELOG.md': copy('CHANGELOG.md'),
+    'libs/token-cache/LICENSE': copy('LICENSE'),
   };
 }
 
@@ -112,6 +116,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       let current = '';
       try { current = readFileSync(root + path, 'utf8'); } catch {}
       if (current !== text) { stale++; console.error(`${path} is out of date: run npm run readme`); }
+      if (!path.endsWith('README.md')) continue;
       for (const problem of linkProblems(text, { relativeFiles: path === 'README.md' })) { stale++; console.error(`${path}: ${problem}`); }
     } else {
       writeFileSync(root + path, text);

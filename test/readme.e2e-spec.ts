@@ -30,6 +30,20 @@ describe('README: generated from docs/', () => {
   });
 });
 
+describe('README: shipped with the package', () => {
+  it('the packed package holds README.md, CHANGELOG.md and LICENSE (MIT, as package.json says)', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '-w', 'nestjs-token-cache'], { cwd: repoRoot });
+    const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
+    const license = readFileSync(join(repoRoot, 'libs/token-cache/LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License/);
+    expect((JSON.parse(readFileSync(join(repoRoot, 'libs/token-cache/package.json'), 'utf8')) as { license: string }).license).toBe('MIT');
+    const changelog = readFileSync(join(repoRoot, 'libs/token-cache/CHANGELOG.md'), 'utf8');
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'libs/token-cache/package.json'), 'utf8')) as { version: string };
+    expect(changelog).toContain(`## ${version}`);
+  }, 60_000);
+});
+
 describe('README: snippets', () => {
   const snippets = packageSnippets();
   const compiled = snippets.filter((s) => isTypeScript(s) && s.fragment === undefined);
