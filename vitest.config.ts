@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^nestjs-token-cache\/core$/, replacement: src('core/index.ts') },
       { find: /^nestjs-token-cache\/health$/, replacement: src('health/index.ts') },
       { find: /^nestjs-token-cache\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^nestjs-token-cache\/testing$/, replacement: src('testing/index.ts') },
       { find: /^nestjs-token-cache$/, replacement: src('index.ts') },
     ],
   },

@@ -5,7 +5,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/token-cache-pack.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cd "$root"
-npm run build:lib --silent
+# No build here: the package's prepack builds it.
 tarball="$(npm pack -w nestjs-token-cache --pack-destination "$work" --silent | tail -n 1)"
 cd "$work"
 mkdir app && cd app
@@ -20,6 +20,7 @@ cat > package.json <<JSON
     "@nestjs/schedule": "12.0.2",
     "@nestjs/terminus": "12.1.0",
     "axios": "1.21.1",
+    "ioredis": "6.0.0",
     "nestjs-token-cache": "file:../$tarball",
     "reflect-metadata": "0.2.2",
     "rxjs": "7.8.2"
@@ -38,3 +39,17 @@ tar -tzf "../$tarball" | grep -E '\.spec\.|/src/' && { echo 'tarball contains te
 if grep -rlE "from '@nestjs/" node_modules/nestjs-token-cache/dist/core; then echo 'core imports @nestjs/*' >&2; exit 1; fi
 npx tsc -p tsconfig.json
 node dist/main.js
+# CommonJS apps: the tsconfig of `nest new` (CJS choice: nodenext, no "type") and of apps upgraded from Nest <= 11
+# (module commonjs, moduleResolution node10, which ignores "exports": typesVersions gives the types there).
+mkdir -p cjs && cp "$root/test/pack-app/cjs/main.ts" cjs/main.ts
+echo '{ "type": "commonjs" }' > cjs/package.json
+common='"target": "ES2023", "strict": true, "experimentalDecorators": true, "emitDecoratorMetadata": true, "esModuleInterop": true, "skipLibCheck": false, "types": ["node"]'
+cat > cjs/tsconfig.nodenext.json <<JSON
+{ "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "resolvePackageJsonExports": true, $common, "outDir": "../dist-cjs-nodenext" }, "files": ["main.ts"] }
+JSON
+cat > cjs/tsconfig.node10.json <<JSON
+{ "compilerOptions": { "module": "commonjs", "moduleResolution": "node10", "ignoreDeprecations": "6.0", $common, "outDir": "../dist-cjs-node10" }, "files": ["main.ts"] }
+JSON
+npx tsc -p cjs/tsconfig.nodenext.json
+npx tsc -p cjs/tsconfig.node10.json
+for d in dist-cjs-nodenext dist-cjs-node10; do echo '{ "type": "commonjs" }' > "$d/package.json"; node "$d/main.js" "$d" 2>&1; done

@@ -52,3 +52,4 @@ export {
 } from './token-cache.interceptor.js';
 // Also brings the axios augmentation (skipTokenCache, tokenCache) into both entry points' types.
 export type { TokenCacheRequestOptions } from './token-cache.axios.js';
+export { staticToken, type StaticTokenOptions } from './sources/static-token.source.js';

@@ -1,0 +1,48 @@
+/** A source that always answers with one fixed token: API keys, and tests of apps that use the cache. */
+import { TokenCacheConfigError } from '../token-cache.errors.js';
+import { messages } from '../token-cache.messages.js';
+import { assertOptionalString, describeValue } from '../validate.js';
+import type { TokenSource } from './token-source.interface.js';
+
+export interface StaticTokenOptions {
+  /** The `token_type` the cache hands out with the token. Default `'Bearer'`. */
+  tokenType?: string;
+  /**
+   * Lifetime in seconds (as OAuth's `expires_in`), counted from each time the cache takes the token. Default:
+   * the JWT `exp` claim when the token is a JWT, else the cache's `defaultTtlMs`. The cache takes the same
+   * token again when it runs out, so no call ever fails for lack of a token.
+   */
+  expiresIn?: number;
+}
+
+/**
+ * `staticToken(token, { tokenType?, expiresIn? }?)`: a source whose every fetch returns `token`. For APIs that
+ * take a fixed key as a bearer token, and for tests that must not call an identity provider. The token is
+ * checked like any token reply (header-safe, within `maxTokenBytes`) when it is first fetched, and it is
+ * treated as a secret: never in a message, log, event, stat or health detail.
+ *
+ * @throws TokenCacheConfigError `staticToken` when `token` is not a non-empty string,
+ *   `staticToken.expiresIn` when it is not a positive finite number, `staticToken.tokenType` when not a non-empty string.
+ */
+export function staticToken(token: string, options: StaticTokenOptions = {}): TokenSource {
+  if (typeof token !== 'string' || token.trim() === '') {
+    // describeValue never shows a string's content, so a mistyped token does not leak here.
+    throw new TokenCacheConfigError('staticToken', messages.config('staticToken', `expected the token as a non-empty string, got ${describeValue(token)}`));
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new TokenCacheConfigError('staticToken', messages.config('staticToken', `expected options { tokenType?, expiresIn? }, got ${describeValue(options)}`));
+  }
+  const { tokenType, expiresIn } = options;
+  assertOptionalString('staticToken.tokenType', tokenType);
+  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0)) {
+    throw new TokenCacheConfigError(
+      'staticToken.expiresIn',
+      messages.config('staticToken.expiresIn', `expected a positive number of seconds, got ${describeValue(expiresIn)}`),
+    );
+  }
+  return {
+    kind: 'static',
+    fetchToken: async () => ({ accessToken: token, tokenType, expiresIn }),
+    secrets: () => [token],
+  };
+}
