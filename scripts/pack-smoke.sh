@@ -33,7 +33,7 @@ cat > tsconfig.json <<JSON
   "experimentalDecorators": true, "emitDecoratorMetadata": true, "outDir": "dist", "types": ["node"], "skipLibCheck": false } }
 JSON
 cp "$root/test/pack-app/main.ts" main.ts
-npm install --no-audit --no-fund --loglevel=error >/dev/null
+npm install --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null
 # The tarball holds no tests, no sources outside dist, and the core never imports @nestjs/*.
 tar -tzf "../$tarball" | grep -E '\.spec\.|/src/' && { echo 'tarball contains tests or sources' >&2; exit 1; } || true
 if grep -rlE "from '@nestjs/" node_modules/nestjs-token-cache/dist/core; then echo 'core imports @nestjs/*' >&2; exit 1; fi
