@@ -104,20 +104,20 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(state.calls).toBe(2);
   });
 
-  it('writes only keys under keyPrefix, expiring with the token (PEXPIREAT), and no token in any key', async () => {
+  it('writes only keys under keyPrefix, hash-tagged per cache key, expiring with the token, and no token in any key', async () => {
     const keyPrefix = uniquePrefix('keys');
     const { source } = countingSource({ expiresIn: 600 });
     const { cache } = instance(source, { keyPrefix });
     const cached = await cache.getCachedToken('api', { subject: 'alice', scopes: ['read'] });
     const keys = await admin.keys(`${keyPrefix}*`);
-    expect(keys).toEqual([`${keyPrefix}token:api|sub=alice|scope=read`]);
+    expect(keys).toEqual([`${keyPrefix}{api|sub=alice|scope=read}:token`]);
     for (const key of keys) expect(key).not.toContain(cached.accessToken);
-    expect(await admin.pexpiretime(keys[0]!)).toBe(cached.expiresAt.getTime());
+    expect(Math.abs((await admin.pexpiretime(keys[0]!)) - cached.expiresAt.getTime())).toBeLessThan(1_000);
     const pttl = await admin.pttl(keys[0]!);
     expect(pttl).toBeGreaterThan(590_000);
     expect(pttl).toBeLessThanOrEqual(600_000);
     // The lock is gone once the token is stored.
-    expect(await admin.exists(`${keyPrefix}lock:api|sub=alice|scope=read`)).toBe(0);
+    expect(await admin.exists(`${keyPrefix}{api|sub=alice|scope=read}:lock`)).toBe(0);
   });
 
   it('with encryptionKey: the Redis value is not the token; a wrong key reads as a miss (its own fetch), not a crash', async () => {
@@ -127,7 +127,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const a = instance(source, { keyPrefix, encryptionKey: key.toString('base64') });
     const b = instance(source, { keyPrefix, encryptionKey: key.toString('hex') });
     const token = await a.cache.getToken('api');
-    const raw = await admin.get(`${keyPrefix}token:api`);
+    const raw = await admin.get(`${keyPrefix}{api}:token`);
     expect(raw).toBeTruthy();
     expect(raw).not.toContain(token);
     expect(raw).not.toContain('"accessToken"');
@@ -174,7 +174,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const b = instance(source, { keyPrefix });
     const token = await a.cache.getToken('api');
     expect(await b.cache.getToken('api')).toBe(token);
-    await admin.del(`${keyPrefix}token:api`);
+    await admin.del(`${keyPrefix}{api}:token`);
     expect(await a.cache.invalidate('api', undefined, token)).toBe(true);
     await until(() => b.store.peek('api') === undefined, 1_000);
   });
@@ -196,7 +196,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await new Promise((r) => setTimeout(r, 100));
     expect(a.store.peek('api')?.accessToken).toBe(newer);
     expect(b.store.peek('api')?.accessToken).toBe(newer);
-    expect(await admin.exists(`${keyPrefix}token:api`)).toBe(1);
+    expect(await admin.exists(`${keyPrefix}{api}:token`)).toBe(1);
     expect(await a.cache.getToken('api')).toBe(newer);
     expect(state.calls).toBe(2);
   });
@@ -214,7 +214,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await new Promise((r) => setTimeout(r, 200)); // a push-back of the old token would show here
     expect(a.store.peek('api')?.accessToken).toBe(newer);
     expect(b.store.peek('api')?.accessToken).toBe(newer);
-    expect(await admin.get(`${keyPrefix}token:api`)).toContain(newer);
+    expect(await admin.get(`${keyPrefix}{api}:token`)).toContain(newer);
     expect(state.calls).toBe(2);
   });
 
@@ -237,7 +237,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const { source, state } = countingSource();
     const { cache } = instance(source, { keyPrefix, lockTtlMs: 400 });
     // An instance that took the lock and died: nobody will release it or publish.
-    await admin.set(`${keyPrefix}lock:api`, 'dead-holder', 'PX', 400);
+    await admin.set(`${keyPrefix}{api}:lock`, 'dead-holder', 'PX', 400);
     const started = Date.now();
     const token = await cache.getToken('api');
     const waited = Date.now() - started;
@@ -247,24 +247,48 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(waited).toBeLessThan(1_500);
   });
 
-  it('only the holder releases the lock: a holder whose lock expired leaves the next holder’s lock alone', async () => {
-    const keyPrefix = uniquePrefix('owner');
-    const { source, state } = countingSource({ delayMs: 1_000 });
+  it('a holder renews its lock while it fetches: a fetch longer than lockTtlMs keeps it, the others wait, one fetch', async () => {
+    const keyPrefix = uniquePrefix('renew');
+    const { source, state } = countingSource({ delayMs: 800 });
     const a = instance(source, { keyPrefix, lockTtlMs: 150 });
-    const b = instance(source, { keyPrefix, lockTtlMs: 5_000 });
+    const b = instance(source, { keyPrefix, lockTtlMs: 150 });
     const first = a.cache.getToken('api');
-    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 1);
-    // A's lock expires during its slow fetch; B then takes a lock of its own.
-    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 0);
+    await until(async () => (await admin.exists(`${keyPrefix}{api}:lock`)) === 1);
     const second = b.cache.getToken('api');
-    await until(async () => (await admin.exists(`${keyPrefix}lock:api`)) === 1);
-    const bLock = await admin.get(`${keyPrefix}lock:api`);
+    const ttls: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      ttls.push(await admin.pttl(`${keyPrefix}{api}:lock`));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Renewed every ~50 ms: never expired during the 800 ms fetch.
+    expect(ttls.every((ttl) => ttl > 0 && ttl <= 150)).toBe(true);
+    expect(await second).toBe(await first);
+    expect(state.calls).toBe(1);
+    expect(await admin.exists(`${keyPrefix}{api}:lock`)).toBe(0);
+  });
+
+  it('only the holder releases the lock: a holder whose lock was lost stops renewing and leaves the next holder’s lock alone', async () => {
+    const keyPrefix = uniquePrefix('owner');
+    const slow = countingSource({ delayMs: 1_000 });
+    const slower = countingSource({ delayMs: 1_500 });
+    const a = instance(slow.source, { keyPrefix, lockTtlMs: 150 });
+    const b = instance(slower.source, { keyPrefix, lockTtlMs: 5_000 });
+    const first = a.cache.getToken('api');
+    await until(async () => (await admin.exists(`${keyPrefix}{api}:lock`)) === 1);
+    // A's lock is lost during its slow fetch (as after a long Redis stall); B then takes a lock of its own.
+    await admin.del(`${keyPrefix}{api}:lock`);
+    const second = b.cache.getToken('api');
+    await until(async () => (await admin.exists(`${keyPrefix}{api}:lock`)) === 1);
+    const bLock = await admin.get(`${keyPrefix}{api}:lock`);
+    await new Promise((r) => setTimeout(r, 200));
+    // A's renewals did not touch B's lock (B's TTL is its own 5 s, not A's 150 ms).
+    expect(await admin.pttl(`${keyPrefix}{api}:lock`)).toBeGreaterThan(4_000);
     await first;
     // A is done and stored its token, but B's lock is still B's.
-    expect(await admin.get(`${keyPrefix}lock:api`)).toBe(bLock);
+    expect(await admin.get(`${keyPrefix}{api}:lock`)).toBe(bLock);
     await second;
-    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(0);
-    expect(state.calls).toBe(2);
+    expect(await admin.exists(`${keyPrefix}{api}:lock`)).toBe(0);
+    expect(slow.state.calls + slower.state.calls).toBe(2);
   });
 
   it('a failed fetch fails its waiters at once (no turn of their own at the failing endpoint) and frees the lock', async () => {
@@ -289,7 +313,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(waiterError.message).toMatch(/Another instance/);
     expect(calls).toBe(1);
     // Nobody holds the lock: at most a short-lived failure marker, which a new caller takes over.
-    expect((await admin.get(`${keyPrefix}lock:api`)) ?? '').toMatch(/^(fail:|$)/);
+    expect((await admin.get(`${keyPrefix}{api}:lock`)) ?? '').toMatch(/^(fail:|$)/);
 
     // After the cache's backoff the next try fetches at once, and both share the result.
     clock.advance(60_000);
@@ -348,13 +372,13 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const b = instance(source, { keyPrefix });
     const pending = a.cache.getToken('api');
     await until(() => state.calls === 1);
-    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(1);
+    expect(await admin.exists(`${keyPrefix}{api}:lock`)).toBe(1);
     await a.cache.clear();
     state.release.shift()!();
     expect(await pending).toBe(state.issued[0]);
     expect(a.store.peek('api')).toBeUndefined();
-    expect(await admin.exists(`${keyPrefix}token:api`)).toBe(0);
-    expect(await admin.exists(`${keyPrefix}lock:api`)).toBe(0);
+    expect(await admin.exists(`${keyPrefix}{api}:token`)).toBe(0);
+    expect(await admin.exists(`${keyPrefix}{api}:lock`)).toBe(0);
 
     const second = b.cache.getToken('api');
     await until(() => state.calls === 2);
@@ -504,9 +528,9 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await admin.client('KILL', 'ID', String(await client.client('ID'))); // the subscriber stays connected
     await until(() => !storeA.reachable);
     expect(await a.invalidate('api', undefined, t1)).toBe(true);
-    expect(await admin.get(`${keyPrefix}token:api`)).toContain(t1);
+    expect(await admin.get(`${keyPrefix}{api}:token`)).toContain(t1);
     await until(() => storeA.reachable, 5_000);
-    await until(async () => b.store.peek('api') === undefined && (await admin.exists(`${keyPrefix}token:api`)) === 0, 2_000);
+    await until(async () => b.store.peek('api') === undefined && (await admin.exists(`${keyPrefix}{api}:token`)) === 0, 2_000);
     expect(state.calls).toBe(1);
   });
 
@@ -555,7 +579,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const { source, state } = countingSource();
     const a = instance(source, { url: proxy.url, keyPrefix });
     const b = instance(source, { url: proxy.url, keyPrefix });
-    const plainValue = async () => (await admin.get(`${keyPrefix}token:api`)) ?? '';
+    const plainValue = async () => (await admin.get(`${keyPrefix}{api}:token`)) ?? '';
     return { proxy, a, b, state, plainValue };
   }
 

@@ -530,7 +530,8 @@ export class TokenCache {
     if (this.closing.signal.aborted) onClose();
     else this.closing.signal.addEventListener('abort', onClose, { once: true });
     try {
-      const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock }), timedOut]);
+      const shared = this.store.exclusive === undefined ? undefined : (this.store as Required<Pick<TokenStore, 'exclusive'>>);
+      const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock, shared }), timedOut]);
       const receivedAt = this.clock.now();
       const valid = validateTokenResponse(response, request.source, receivedAt, source.defaultTtlMs ?? this.options.defaultTtlMs);
       return {

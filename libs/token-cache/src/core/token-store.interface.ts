@@ -44,6 +44,23 @@ export interface SharedFetchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The shared value of a rotating secret (a refresh token), read and replaced under a fleet-wide lock: see
+ * `TokenStore.exclusive`.
+ */
+export interface SharedSecretSlot {
+  /** The value stored last by any instance; undefined when there is none or the backend can't be read. */
+  read(): Promise<string | undefined>;
+  /** Stores the new value for every instance (encrypted with the store's `encryptionKey` when it has one). */
+  write(value: string): Promise<void>;
+}
+
+export interface ExclusiveOptions {
+  /** How long `run` may take; the lock is renewed meanwhile and waiters give up after this plus the lock TTL. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
 export interface TokenStore {
   /** Shown in health details (`store.type`), e.g. `'memory'`, `'redis'`. */
   readonly type: string;
@@ -67,6 +84,13 @@ export interface TokenStore {
   subscribe(listener: (event: TokenStoreEvent) => void): () => void;
   /** Optional cross-instance single flight (see `SharedFetchOptions`). */
   fetchShared?(key: string, fetch: () => Promise<StoredToken>, options: SharedFetchOptions): Promise<StoredToken>;
+  /**
+   * Optional, offered by shared stores: runs `run` while no other instance runs one for `name` (a fleet-wide
+   * lock, renewed while `run` runs), with the slot holding the shared value of `name`. Sources use it so that
+   * refreshes spending one refresh token never overlap across instances. When the backend is unreachable,
+   * `run` runs at once with a slot that reads nothing.
+   */
+  exclusive?<T>(name: string, run: (slot: SharedSecretSlot) => Promise<T>, options: ExclusiveOptions): Promise<T>;
   /** Releases timers and connections the store opened itself. */
   close?(): Promise<void>;
 }

@@ -68,18 +68,40 @@ export class RedisTokenCodec {
 
   /** The Redis value for `token` stored under `redisKey` (the key is authenticated data: values can't be moved). */
   encode(redisKey: string, token: StoredToken): string {
-    const json = JSON.stringify(token);
-    let payload: string;
-    if (this.encryptionKey === undefined) {
-      payload = PLAIN + json;
-    } else {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
-      cipher.setAAD(Buffer.from(redisKey));
-      const body = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
-      payload = ENCRYPTED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    return this.fingerprint(token) + FINGERPRINT_SEPARATOR + this.encodeSecret(redisKey, JSON.stringify(token));
+  }
+
+  /** A shared secret (a rotated refresh token) for `redisKey`: AES-256-GCM with the store's key when it has one. */
+  encodeSecret(redisKey: string, secret: string): string {
+    if (this.encryptionKey === undefined) return PLAIN + secret;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
+    cipher.setAAD(Buffer.from(redisKey));
+    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return ENCRYPTED + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+  }
+
+  /** The secret in a value written by `encodeSecret`, or undefined when it can't be read with this store's settings. */
+  decodeSecret(redisKey: string, value: string | null | undefined): string | undefined {
+    if (typeof value !== 'string') return undefined;
+    try {
+      return this.open(redisKey, value);
+    } catch {
+      return undefined;
     }
-    return this.fingerprint(token) + FINGERPRINT_SEPARATOR + payload;
+  }
+
+  /** The plain text of a payload (`p1:` or `e1:`), undefined when it is the wrong kind for this store; throws when tampered. */
+  private open(redisKey: string, payload: string): string | undefined {
+    if (this.encryptionKey === undefined) return payload.startsWith(PLAIN) ? payload.slice(PLAIN.length) : undefined;
+    // An unencrypted value is not trusted when a key is configured: anyone with Redis access could plant it.
+    if (!payload.startsWith(ENCRYPTED)) return undefined;
+    const bytes = Buffer.from(payload.slice(ENCRYPTED.length), 'base64');
+    if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
+    const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, bytes.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(redisKey));
+    decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
   }
 
   /**
@@ -93,21 +115,9 @@ export class RedisTokenCodec {
     const at = value.indexOf(FINGERPRINT_SEPARATOR);
     if (at < 0) return undefined;
     const payload = value.slice(at + 1);
-    let json: string;
     try {
-      if (this.encryptionKey !== undefined) {
-        // An unencrypted value is not trusted when a key is configured: anyone with Redis access could plant it.
-        if (!payload.startsWith(ENCRYPTED)) return undefined;
-        const bytes = Buffer.from(payload.slice(ENCRYPTED.length), 'base64');
-        if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
-        const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, bytes.subarray(0, IV_BYTES));
-        decipher.setAAD(Buffer.from(redisKey));
-        decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-        json = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-      } else {
-        if (!payload.startsWith(PLAIN)) return undefined;
-        json = payload.slice(PLAIN.length);
-      }
+      const json = this.open(redisKey, payload);
+      if (json === undefined) return undefined;
       const token = toStoredToken(JSON.parse(json));
       if (token === undefined || this.fingerprint(token) !== value.slice(0, at)) return undefined;
       return token;

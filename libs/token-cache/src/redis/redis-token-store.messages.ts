@@ -11,9 +11,11 @@ export const redisMessages = {
   clientAndUrl: () =>
     messages.config('url', 'give either "client" (an ioredis instance you own) or "url" (the store opens its own connections), not both'),
   badOptions: () => messages.config('options', 'expected an object: new RedisTokenStore({ url }) or new RedisTokenStore({ client })'),
-  badClient: () => messages.config('client', 'expected an ioredis Redis instance (import { Redis } from "ioredis")'),
+  badClient: () => messages.config('client', 'expected an ioredis Redis or Cluster instance (import { Redis, Cluster } from "ioredis")'),
   badUrl: () => messages.config('url', 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
   badKeyPrefix: () => messages.config('keyPrefix', 'expected a non-empty string, e.g. "token-cache:"'),
+  emptyHashTag: () =>
+    messages.config('keyPrefix', 'its first "{" is followed by "}": an empty Redis Cluster hash tag would put a token and its lock in different slots'),
   storeClosed: () => 'The Redis token store was closed (the app is shutting down): no token is fetched through it any more.',
   peerFetchFailed: () =>
     'Another instance sharing this Redis failed to fetch this token just now; not retrying at once (the cache backs off, then tries again).',

@@ -42,13 +42,13 @@ return 1`,
   ),
 
   /**
-   * Stores a token that expires with it, releases the fetch lock if we hold it, and tells the others.
-   * KEYS: token, lock. ARGV: value, expiresAt (epoch ms), lock owner ('' = none), channel, message.
+   * Stores a token that expires with it (SET … PX: the key never exists without a TTL, even for a moment),
+   * releases the fetch lock if we hold it, and tells the others.
+   * KEYS: token, lock. ARGV: value, ttl ms, lock owner ('' = none), channel, message.
    */
   storeToken: script(
     2,
-    `redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+    `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`,
@@ -56,14 +56,13 @@ return 1`,
 
   /**
    * Shares a token only if Redis has none for the key (after a Redis restart); else returns the value
-   * there, for the caller to use instead. KEYS: token. ARGV: value, expiresAt (epoch ms), channel, message.
+   * there, for the caller to use instead. KEYS: token. ARGV: value, ttl ms, channel, message.
    */
   storeTokenIfAbsent: script(
     1,
     `local v = redis.call('GET', KEYS[1])
 if v then return v end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
   ),
@@ -71,14 +70,13 @@ return 1`,
   /**
    * Compare-and-set: stores a token only if the value there is still the one the caller read (by fingerprint,
    * '' = none), so a token another instance wrote meanwhile is never overwritten by an older one.
-   * KEYS: token. ARGV: fingerprint read, value, expiresAt (epoch ms), channel, message. Returns 1 if stored.
+   * KEYS: token. ARGV: fingerprint read, value, ttl ms, channel, message. Returns 1 if stored.
    */
   replaceToken: script(
     1,
     `${FINGERPRINT_OF_VALUE}
 if fingerprint(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`,
   ),
@@ -119,12 +117,25 @@ end
 return 0`,
   ),
 
-  /** Releases the lock only for its holder. KEYS: lock. ARGV: owner, channel, message. */
+  /**
+   * The holder is still fetching: extends its lock's TTL, only while it is still its own (never revives
+   * or steals a lock that expired and went to another instance). KEYS: lock. ARGV: owner, ttl ms. 1 if renewed.
+   */
+  renewLock: script(
+    1,
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`,
+  ),
+
+  /** Releases the lock only for its holder. KEYS: lock. ARGV: owner, channel ('' = tell nobody), message. */
   releaseLock: script(
     1,
     `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
   return 1
 end
 return 0`,

@@ -1,5 +1,6 @@
 import type { DPoPKey } from '../dpop/dpop-key.js';
 import type { Clock, TokenRequest, TokenResponse } from '../token-cache.types.js';
+import type { TokenStore } from '../token-store.interface.js';
 
 /** What a source's fetch is given besides the request. */
 export interface TokenFetchContext {
@@ -7,6 +8,11 @@ export interface TokenFetchContext {
   signal: AbortSignal;
   /** The cache's clock, for sources that compute times. */
   clock: Clock;
+  /**
+   * The cache's store when it coordinates instances (`RedisTokenStore`): a source whose fetches spend a
+   * one-time secret (a rotating refresh token) runs them under `exclusive`, and shares the new secret.
+   */
+  shared?: Required<Pick<TokenStore, 'exclusive'>>;
 }
 
 /**
