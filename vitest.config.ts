@@ -18,7 +18,9 @@ export default defineConfig({
   },
   test: {
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
-    setupFiles: ['reflect-metadata'],
+    setupFiles: ['reflect-metadata', 'test/support/known-warnings.ts'],
+    // Starts the suite's own Redis on a free port (or explains, once at the end, why Redis tests were skipped).
+    globalSetup: ['test/support/global-redis.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
