@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { appendParams, cacheKey, KeyMemo, normalizeScopes } from './cache-key.js';
 import type { TokenParams } from './token-cache.types.js';
@@ -28,6 +29,9 @@ describe('cacheKey', () => {
       cacheKey('api', { audience: 'https://b' }),
       cacheKey('api', { resource: 'https://a' }),
       cacheKey('api', { subject: 'alice', scopes: ['read'], audience: 'x', resource: 'y' }),
+      cacheKey('api', { subjectToken: 'user-token-1' }),
+      cacheKey('api', { subjectToken: 'user-token-2' }),
+      cacheKey('api', { subjectToken: 'user-token-1', audience: 'x' }),
     ];
     expect(new Set(keys).size).toBe(keys.length);
   });
@@ -37,6 +41,16 @@ describe('cacheKey', () => {
     expect(cacheKey('a|sub=b')).not.toBe(cacheKey('a', { subject: 'b' }));
     expect(cacheKey('api', { scopes: ['a+b'] })).not.toBe(cacheKey('api', { scopes: ['a', 'b'] }));
     expect(cacheKey('api', { audience: 'x', resource: 'y' })).not.toBe(cacheKey('api', { audience: 'y', resource: 'x' }));
+  });
+
+  it('holds a SHA-256 of the subject token, never the token in any encoding', () => {
+    const subjectToken = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0.sig+/=';
+    const key = cacheKey('obo', { subjectToken, audience: 'api' });
+    expect(key).toBe(`obo|aud=api|sbj=${createHash('sha256').update(subjectToken).digest('base64url')}`);
+    for (const form of [subjectToken, encodeURIComponent(subjectToken), Buffer.from(subjectToken).toString('base64'), 'eyJzdWIiOiJ1In0']) {
+      expect(key).not.toContain(form);
+    }
+    expect(cacheKey('obo', { subjectToken: '' })).toBe('obo');
   });
 });
 

@@ -1,4 +1,8 @@
-/** The cache key rule: one key per (source, subject, sorted de-duplicated scopes, audience, resource). */
+/**
+ * The cache key rule: one key per (source, subject, sorted de-duplicated scopes, audience, resource, and the
+ * SHA-256 of the subject token: never the token itself).
+ */
+import { subjectTokenDigest } from './subject-token.js';
 import type { TokenParams } from './token-cache.types.js';
 
 const WHITESPACE = /\s/;
@@ -31,7 +35,8 @@ function esc(value: string): string {
 }
 
 /**
- * A readable, unambiguous key: `source`, then `|sub=`, `|scope=`, `|aud=`, `|res=` parts for what is set.
+ * A readable, unambiguous key: `source`, then `|sub=`, `|scope=`, `|aud=`, `|res=`, `|sbj=` (base64url
+ * SHA-256 of `subjectToken`) parts for what is set.
  * Separator characters inside values are %-escaped so that no two requests can collide.
  */
 export function cacheKey(source: string, params?: TokenParams): string {
@@ -51,6 +56,8 @@ export function appendParams(sourceKey: string, params: TokenParams): string {
   }
   if (audience !== undefined && audience !== '') key += `|aud=${esc(audience)}`;
   if (resource !== undefined && resource !== '') key += `|res=${esc(resource)}`;
+  const { subjectToken } = params;
+  if (subjectToken !== undefined && subjectToken !== '') key += `|sbj=${subjectTokenDigest(subjectToken)}`;
   return key;
 }
 

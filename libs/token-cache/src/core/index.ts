@@ -32,13 +32,19 @@ export { tokenFunction, type TokenFunction, type TokenFunctionOptions } from './
 export { clientCredentials, type ClientCredentialsOptions } from './sources/client-credentials.source.js';
 export { refreshTokenGrant, type RefreshTokenGrantOptions } from './sources/refresh-token.source.js';
 export { fileToken, type FileTokenOptions } from './sources/file-token.source.js';
+export { tokenExchange, type TokenExchangeOptions } from './sources/token-exchange.source.js';
+export { jwtBearer, type JwtBearerOptions } from './sources/jwt-bearer.source.js';
+export type { AssertionInput } from './sources/assertion-input.js';
 export {
   parseRetryAfter,
   type OAuthAuthMethod,
   type OAuthClientOptions,
+  type OAuthFetch,
+  type OAuthTlsOptions,
   type PrivateKeyMaterial,
   type PrivateKeyWithId,
 } from './sources/oauth-grant.js';
+export type { SubjectTokenOption } from './subject-token.js';
 export { cacheKey, normalizeScopes } from './cache-key.js';
 export { DPoPKey, type DPoPKeyMaterial, type DPoPKeyOptions, type DPoPOption, type DPoPProofInput } from './dpop/dpop-key.js';
 export { backoffDelay } from './backoff.js';

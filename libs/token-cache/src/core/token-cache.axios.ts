@@ -10,6 +10,8 @@ export interface TokenCacheRequestOptions {
   audience?: string;
   /** RFC 8707 resource indicator. */
   resource?: string;
+  /** RFC 8693 subject token for a `tokenExchange` source (on-behalf-of); hashed into the key, never stored. */
+  subjectToken?: string;
 }
 
 declare module 'axios' {

@@ -13,6 +13,7 @@ import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import { headerPrefix, isReplayableBody, isTokenRejected, sentToken } from './token-cache.interceptor-rules.js';
 import { messages } from './token-cache.messages.js';
 import type { TokenParams } from './token-cache.types.js';
+import { resolveSubjectToken, type SubjectTokenOption } from './subject-token.js';
 import { assertNonEmptyString, assertOptionalString, describeValue } from './validate.js';
 
 /** Options of `attach()` / `attachTokenCache()` / `TokenCacheModule.forFeature()`. */
@@ -27,6 +28,12 @@ export interface AttachTokenCacheOptions {
   audience?: string;
   /** RFC 8707 resource indicator; part of the cache key. Default the source's. */
   resource?: string;
+  /**
+   * For a `tokenExchange` source: the subject token of every request, or a function returning it per request
+   * (e.g. from your request context); a function returning nothing fails that request with a
+   * TokenCacheConfigError naming `subjectToken`, and nothing is sent. `config.tokenCache.subjectToken` wins.
+   */
+  subjectToken?: SubjectTokenOption;
   /** The request header that carries the token. Default `'Authorization'`. */
   header?: string;
   /** The scheme before the token in that header; `''` sends the bare token. Default `'Bearer'`. */
@@ -70,6 +77,7 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     throw new TokenCacheConfigError('cache', interceptorMessages.badCache(describeValue(cache)));
   }
   const { source, header, prefix, params: baseParams } = resolveOptions(options);
+  const subjectTokenOption = typeof options.subjectToken === 'function' ? options.subjectToken : undefined;
   // Fail at attach time (bootstrap), not on the first request, when the source does not exist.
   cache.peek?.(source, baseParams);
 
@@ -89,7 +97,11 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
       attempt = previous;
     } else {
       if (hasHeader(config.headers, header)) return config;
-      attempt = new Attempt(owner, paramsFor(baseParams, config.tokenCache), false);
+      let params = paramsFor(baseParams, config.tokenCache);
+      if (subjectTokenOption !== undefined && params?.subjectToken === undefined) {
+        params = { ...params, subjectToken: resolveSubjectToken(subjectTokenOption, source) };
+      }
+      attempt = new Attempt(owner, params, false);
     }
     const warm = cache.warmToken?.(source, attempt.params);
     if (warm !== undefined) return withToken(config, attempt, warm);
@@ -166,6 +178,7 @@ function resolveOptions(options: AttachTokenCacheOptions): { source: string; hea
   assertOptionalString('subject', options.subject);
   assertOptionalString('audience', options.audience);
   assertOptionalString('resource', options.resource);
+  if (typeof options.subjectToken !== 'function') assertOptionalString('subjectToken', options.subjectToken);
   assertScopes('scopes', options.scopes);
   const header = options.header ?? 'Authorization';
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
@@ -186,12 +199,13 @@ function assertScopes(option: string, scopes: unknown): void {
 }
 
 /** The key fields that are set; undefined when none, so the cache's precomputed plain key is used. */
-function pickParams(from: TokenCacheRequestOptions): TokenParams | undefined {
+function pickParams(from: Omit<TokenCacheRequestOptions, 'subjectToken'> & { subjectToken?: unknown }): TokenParams | undefined {
   let params: TokenParams | undefined;
   if (from.subject !== undefined) (params ??= {}).subject = from.subject;
   if (from.scopes !== undefined) (params ??= {}).scopes = from.scopes;
   if (from.audience !== undefined) (params ??= {}).audience = from.audience;
   if (from.resource !== undefined) (params ??= {}).resource = from.resource;
+  if (typeof from.subjectToken === 'string') (params ??= {}).subjectToken = from.subjectToken;
   return params;
 }
 
@@ -206,6 +220,7 @@ function paramsFor(base: TokenParams | undefined, perRequest: unknown): TokenPar
   assertOptionalString('tokenCache.subject', own.subject);
   assertOptionalString('tokenCache.audience', own.audience);
   assertOptionalString('tokenCache.resource', own.resource);
+  assertOptionalString('tokenCache.subjectToken', own.subjectToken);
   assertScopes('tokenCache.scopes', own.scopes);
   return { ...base, ...own };
 }

@@ -3,6 +3,9 @@
  * option paths, statuses and OAuth error codes, which are safe to log.
  */
 export const messages = {
+  noSubjectToken: (source: string) =>
+    `No subject token for source "${source}": this request carries no "subjectToken" (with forFeature({ subjectToken: 'incoming' }): ` +
+    'the HTTP request being handled has no "Authorization: Bearer" header, or the call was made outside one). Nothing was sent.',
   config: (option: string, problem: string) => `Invalid token cache option "${option}": ${problem}`,
   unknownSource: (source: string, known: string[]) =>
     `Unknown token source "${source}". Configured sources: ${known.length ? known.map((s) => `"${s}"`).join(', ') : '(none)'}. ` +

@@ -34,6 +34,7 @@ import type {
 } from './token-cache.types.js';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
 import { validateTokenResponse } from './token-response.js';
+import { capBySubjectToken } from './subject-token.js';
 
 /**
  * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
@@ -116,7 +117,7 @@ export class TokenCache {
     const own = this.ownOf(source);
     if (own === undefined) return Promise.reject(this.unknownSource(source));
     const key = params === undefined ? own.key : own.keys.keyOf(params);
-    const token = this.warm(own, key);
+    const token = this.warm(own, key, params);
     return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
   }
 
@@ -128,7 +129,7 @@ export class TokenCache {
   warmToken(source: string, params?: TokenParams): string | undefined {
     const own = this.ownOf(source);
     if (own === undefined) return undefined;
-    return this.warm(own, params === undefined ? own.key : own.keys.keyOf(params))?.accessToken;
+    return this.warm(own, params === undefined ? own.key : own.keys.keyOf(params), params)?.accessToken;
   }
 
   /** The cached token with its type, expiry and scopes (a read-only object). */
@@ -136,17 +137,20 @@ export class TokenCache {
     const own = this.ownOf(source);
     if (own === undefined) throw this.unknownSource(source);
     const key = params === undefined ? own.key : own.keys.keyOf(params);
-    return viewOf(this.warm(own, key) ?? (await this.load(key, source, params)));
+    return viewOf(this.warm(own, key, params) ?? (await this.load(key, source, params)));
   }
 
-  /** The usable token under `key`, counted as a hit (starting the background refresh when due); else undefined. */
-  private warm(own: { counters: TokenCacheCounters }, key: string): StoredToken | undefined {
+  /**
+   * The usable token under `key`, counted as a hit (starting the background refresh when due); else undefined.
+   * `params` only lends the refresh its `subjectToken`, which no entry keeps.
+   */
+  private warm(own: { counters: TokenCacheCounters }, key: string, params?: TokenParams): StoredToken | undefined {
     const token = this.store.getSync(key);
     if (token === undefined) return undefined;
     const now = this.clock.now();
     if (now >= token.expiresAt - this.skew) return undefined;
     own.counters.hits++;
-    if (now >= this.refreshAt(token)) this.refreshAhead(key, token);
+    if (now >= this.refreshAt(token)) this.refreshAhead(key, token, params?.subjectToken);
     return token;
   }
 
@@ -440,8 +444,11 @@ export class TokenCache {
     return now >= this.refreshAt(token) && this.options.refreshBeforeExpiryMs > 0 ? 'refresh-due' : 'fresh';
   }
 
-  /** One background refresh per key, not while one is in flight or the key backs off. */
-  private refreshAhead(key: string, token: StoredToken): void {
+  /**
+   * One background refresh per key, not while one is in flight or the key backs off. An exchanged token is
+   * refreshed with the subject token of the caller that found it due (entries never keep one).
+   */
+  private refreshAhead(key: string, token: StoredToken, subjectToken?: string): void {
     if (this.options.refreshBeforeExpiryMs === 0 || this.inFlight.has(key)) return;
     const state = this.keyStates.get(key);
     if (state !== undefined && this.clock.now() < state.backoffUntil) return;
@@ -452,6 +459,7 @@ export class TokenCache {
       scopes: token.requestedScopes,
       audience: token.audience,
       resource: token.resource,
+      ...(subjectToken !== undefined && subjectToken !== '' && { subjectToken }),
     };
     this.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
       () => undefined, // recorded in fetch(); the still-valid token stays in use
@@ -499,7 +507,7 @@ export class TokenCache {
       this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${durationMs} ms`);
       return token;
     } catch (error) {
-      const typed = this.toTypedError(error, request.source, key);
+      const typed = this.toTypedError(error, request.source, key, request.subjectToken);
       this.onFetchFailed(key, request.source, typed, startedAt);
       throw typed;
     }
@@ -537,7 +545,8 @@ export class TokenCache {
       return {
         accessToken: valid.accessToken,
         tokenType: valid.tokenType,
-        expiresAt: valid.expiresAt,
+        // An exchanged token is never used past the subject token's own JWT `exp` (RFC 8693 on-behalf-of).
+        expiresAt: capBySubjectToken(valid.expiresAt, request.subjectToken),
         receivedAt,
         ...((valid.scopes ?? request.scopes) && { scopes: valid.scopes ?? request.scopes }),
         source: request.source,
@@ -555,12 +564,12 @@ export class TokenCache {
   }
 
   /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
-  private toTypedError(error: unknown, source: string, key: string): TokenCacheError {
-    if (error instanceof TokenCacheError) return this.scrub(error, key);
+  private toTypedError(error: unknown, source: string, key: string, subjectToken?: string): TokenCacheError {
+    if (error instanceof TokenCacheError) return this.scrub(error, key, subjectToken);
     const e = error as { message?: unknown };
     const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
     // scrub() removes every source's secrets and the cached tokens from the message.
-    return this.scrub(new TokenFetchError(messages.fetchFailed(source, detail), { source, retryable: true }), key);
+    return this.scrub(new TokenFetchError(messages.fetchFailed(source, detail), { source, retryable: true }), key, subjectToken);
   }
 
   /**
@@ -571,8 +580,8 @@ export class TokenCache {
    * of sources, not of entries, so an IdP outage with many keys failing at once stays cheap. JWTs and
    * Bearer/Basic credentials are removed by pattern whatever their key.
    */
-  private scrub(error: TokenCacheError, key: string): TokenCacheError {
-    const known: string[] = [];
+  private scrub(error: TokenCacheError, key: string, subjectToken?: string): TokenCacheError {
+    const known: string[] = subjectToken !== undefined ? [subjectToken] : [];
     for (const source of this.sources.values()) known.push(...(source.secrets?.() ?? []));
     for (const k of [key, ...[...this.perSource.values()].map((own) => own.key)]) {
       const token = this.store.peek(k);
@@ -697,6 +706,7 @@ function toRequest(source: string, params: TokenParams | undefined): TokenReques
     ...(scopes !== undefined && { scopes }),
     ...(params.audience !== undefined && params.audience !== '' && { audience: params.audience }),
     ...(params.resource !== undefined && params.resource !== '' && { resource: params.resource }),
+    ...(params.subjectToken !== undefined && params.subjectToken !== '' && { subjectToken: params.subjectToken }),
   };
 }
 

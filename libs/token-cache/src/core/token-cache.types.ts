@@ -10,6 +10,11 @@ export interface TokenRequest {
   audience?: string;
   /** RFC 8707 resource indicator. */
   resource?: string;
+  /**
+   * RFC 8693 `subject_token` for on-behalf-of sources (`tokenExchange`): the caller's own token. The cache
+   * key holds its SHA-256, never the token; it is never stored, logged or shown.
+   */
+  subjectToken?: string;
 }
 
 /** The parameters of a request beyond its source. */

@@ -1,5 +1,6 @@
 import { assertOptionalString } from '../validate.js';
-import { OAuthGrantClient, parseScopeOption, type OAuthClientOptions } from './oauth-grant.js';
+import { ALL_AUTH_METHODS } from './oauth-client-auth.js';
+import { OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
 import type { TokenSource } from './token-source.interface.js';
 
 export interface ClientCredentialsOptions extends OAuthClientOptions {
@@ -9,21 +10,23 @@ export interface ClientCredentialsOptions extends OAuthClientOptions {
   audience?: string;
   /** Default RFC 8707 `resource` form parameter. A request's `resource` replaces it. */
   resource?: string;
-  /** Default `'client_secret_basic'`. */
-  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** Default `'client_secret_basic'`. Every method but `'none'` (a client credentials client is confidential). */
+  authMethod?: Exclude<OAuthAuthMethod, 'none'>;
 }
 
 /**
  * OAuth 2 client credentials grant (RFC 6749 §4.4): a service's own token. Authenticates with
- * `client_secret_basic` (default), `client_secret_post` or `private_key_jwt` (RFC 7523, a fresh `jti` each time).
+ * `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` (RFC 7523, a fresh `jti` each time),
+ * `client_assertion` (workload identity federation) or a client certificate (`tls_client_auth`, RFC 8705).
  * Throws TokenCacheConfigError naming the option (`clientCredentials.tokenUrl`…) for bad options.
  */
 export function clientCredentials(options: ClientCredentialsOptions): TokenSource {
-  const client = new OAuthGrantClient('clientCredentials', options, 'client_secret_basic', [
+  const client = new OAuthGrantClient(
+    'clientCredentials',
+    options,
     'client_secret_basic',
-    'client_secret_post',
-    'private_key_jwt',
-  ]);
+    ALL_AUTH_METHODS.filter((m) => m !== 'none'),
+  );
   const defaults = {
     scopes: parseScopeOption('clientCredentials.scope', options.scope),
     audience: options.audience,
@@ -37,7 +40,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     ...(client.dpop && { dpopKey: client.dpop.key }),
     async fetchToken(request, context) {
       const { refreshToken: _unused, ...token } = await client.grant(
-        { type: 'client_credentials' },
+        'client_credentials',
         client.params(request, defaults),
         request,
         context,
@@ -45,5 +48,6 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
       return token;
     },
     secrets: () => client.secrets(),
+    close: () => client.close(),
   };
 }

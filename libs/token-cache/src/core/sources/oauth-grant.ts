@@ -1,67 +1,78 @@
 /**
- * The shared token-endpoint client of `clientCredentials` and `refreshTokenGrant`.
+ * The one OAuth client every grant source shares (`clientCredentials`, `refreshTokenGrant`, `tokenExchange`,
+ * `jwtBearer`): where the token endpoint is (`tokenUrl`, or `issuer` discovery), how the client
+ * authenticates (secret, private key JWT, client assertion, mTLS), and how the request leaves the process
+ * (proxy variables, `tls`, a `fetch` of your own). Each grant is a file of its own that only says which
+ * `grant_type` and parameters it sends.
  *
- * openid-client builds and authenticates the request (client_secret_basic with RFC 6749 §2.3.1 form
- * encoding, client_secret_post, private_key_jwt with a fresh `jti`) and sends it with `fetch`, so no axios
- * interceptor ever sees it. The reply is classified by this file, from the raw reply seen in openid-client's
- * `customFetch` hook, because this library's contract differs from openid-client's checks: we need the
- * status and `Retry-After` of every failure (openid-client drops the body's OAuth error when a
- * `WWW-Authenticate` header is present), an `expires_in` like `"3600abc"` must be rejected (openid-client's
- * `parseFloat` accepts it), and a missing `token_type` or an `id_token` we can't check (no discovery, so no
- * issuer) must not fail an otherwise good token. For a 2xx reply, `parseOAuthTokenBody` is the one rule.
+ * oauth4webapi builds and authenticates the request (RFC 6749 §2.3.1 form encoding for client_secret_basic,
+ * a fresh `jti` per private_key_jwt assertion, mTLS endpoint aliases) and hands back the raw reply. The reply
+ * is classified by this file, not by oauth4webapi's strict processors, because this library's contract
+ * differs from their checks: we need the status and `Retry-After` of every failure (the body's OAuth error
+ * even behind a `WWW-Authenticate` header), an `expires_in` like `"3600abc"` must be rejected, and a missing
+ * `token_type`, an RFC 8693 `issued_token_type` or an `id_token` we don't check must not fail an otherwise
+ * good token. For a 2xx reply, `parseOAuthTokenBody` is the one rule.
  */
-import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
-import {
-  allowInsecureRequests,
-  clientCredentialsGrant,
-  ClientSecretBasic,
-  ClientSecretPost,
-  Configuration,
-  customFetch,
-  None,
-  PrivateKeyJwt,
-  refreshTokenGrant,
-  type ClientAuth,
-  type CustomFetchOptions,
-} from 'openid-client';
+import { allowInsecureRequests, customFetch, genericTokenEndpointRequest, type CustomFetchOptions } from 'oauth4webapi';
+import { Configuration } from 'openid-client';
 import { RETRY_AFTER_MAX_MS } from '../backoff.js';
 import { asksForTokenEndpointNonce, resolveDPoPOption, TokenEndpointDPoP, type DPoPOption } from '../dpop/index.js';
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import { parseOAuthTokenBody } from '../token-response.js';
-import { assertNonEmptyString, assertOptionalString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
+import { assertNonEmptyString, assertTimerMs, assertUrl, describeValue } from '../validate.js';
+import {
+  ALL_AUTH_METHODS,
+  createClientAuthentication,
+  type ClientAuthentication,
+  type OAuthAuthMethod,
+  type PrivateKeyMaterial,
+  type PrivateKeyWithId,
+} from './oauth-client-auth.js';
+import { EndpointResolver } from './oauth-discovery.js';
+import { createOAuthTransport, type OAuthFetch, type OAuthTlsOptions, type OAuthTransport } from './oauth-egress.js';
 import type { TokenFetchContext } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
 
-/** How the client authenticates at the token endpoint. `'none'` is for public clients (refresh grant only). */
-export type OAuthAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+export type { OAuthAuthMethod, PrivateKeyMaterial, PrivateKeyWithId } from './oauth-client-auth.js';
+export type { OAuthFetch, OAuthTlsOptions } from './oauth-egress.js';
 
-/** A private key for `private_key_jwt`: PKCS#8/PKCS#1/SEC1 PEM, a private JWK, a `KeyObject` or a WebCrypto `CryptoKey`. */
-export type PrivateKeyMaterial = string | Buffer | KeyObject | webcrypto.CryptoKey | webcrypto.JsonWebKey;
-
-/** A private key with the `kid` to put in the assertion header and, for RSA keys, the algorithm (default RS256). */
-export interface PrivateKeyWithId {
-  key: PrivateKeyMaterial;
-  kid?: string;
-  /** `RS256` (default for RSA), `RS384`, `RS512`, `PS256`, `PS384`, `PS512`; EC and Ed25519 keys imply theirs. */
-  alg?: string;
-}
-
-/** Options common to the OAuth 2 grant sources. */
+/** Options common to the OAuth 2 grant sources. One of `tokenUrl` / `issuer` is required. */
 export interface OAuthClientOptions {
   /** The token endpoint, e.g. `https://idp.example.com/oauth2/token`. Plain `http:` is allowed (for local IdPs). */
-  tokenUrl: string;
+  tokenUrl?: string;
+  /**
+   * The authorization server's issuer identifier (a Keycloak realm URL, an Entra tenant's `…/v2.0`, an
+   * Okta/Auth0 domain). Alone, the token endpoint comes from discovery (`<issuer>/.well-known/openid-configuration`,
+   * then RFC 8414 `/.well-known/oauth-authorization-server`) on the first fetch, kept afterwards. With
+   * `tokenUrl`, no discovery: it is only the `aud` of `private_key_jwt` assertions (default `tokenUrl`,
+   * RFC 7523 §3). `http:` only for loopback issuers (local IdPs, tests).
+   */
+  issuer?: string;
   clientId: string;
   clientSecret?: string;
   authMethod?: OAuthAuthMethod;
   /** For `authMethod: 'private_key_jwt'`. */
   privateKey?: PrivateKeyMaterial | PrivateKeyWithId;
   /**
-   * The authorization server's issuer identifier, used as the `aud` of `private_key_jwt` assertions.
-   * Default `tokenUrl`, which most servers accept (RFC 7523 §3).
+   * For `authMethod: 'client_assertion'` (workload identity federation): the assertion sent as
+   * `client_assertion` with `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+   * A string; a function called for every token request; or `{ path }`, a file read afresh for every token
+   * request (a Kubernetes projected service-account token, rotated by the kubelet).
    */
-  issuer?: string;
+  clientAssertion?: string | (() => string | Promise<string>) | { path: string };
+  /**
+   * TLS for the token endpoint connection: `cert` + `key` (+ `passphrase`) present a client certificate
+   * (required by `tls_client_auth` / `self_signed_tls_client_auth`, RFC 8705); `ca` is trusted with any `authMethod`.
+   */
+  tls?: OAuthTlsOptions;
+  /**
+   * A `fetch` of your own for token requests (and discovery): it replaces the transport entirely (proxy
+   * variables and `tls` are then yours to apply). Default: undici's `fetch` honouring `HTTPS_PROXY` /
+   * `HTTP_PROXY` / `NO_PROXY` (either case) and `tls`.
+   */
+  fetch?: OAuthFetch;
   /** More form parameters sent with every token request, e.g. `{ tenant: 'a' }`. */
   extraParams?: Record<string, string>;
   /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
@@ -82,6 +93,11 @@ const RESERVED_PARAMS = new Set([
   'client_assertion',
   'client_assertion_type',
   'refresh_token',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'assertion',
 ]);
 
 /** OAuth error codes that say "try again later" whatever the status. */
@@ -89,31 +105,58 @@ const RETRYABLE_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error
 /** OAuth error codes that never heal by waiting, whatever the status. */
 const FATAL_OAUTH_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant', 'unsupported_grant_type']);
 
-const AUTH_METHODS: readonly OAuthAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /** A validated OAuth client: sends token requests, classifies replies. */
 export class OAuthGrantClient {
-  readonly tokenUrl: string;
-  readonly clientId: string;
+  /** The configured token endpoint; undefined when it comes from discovery. */
+  readonly tokenUrl?: string;
+  readonly issuer?: string;
+  readonly clientId?: string;
   readonly authMethod: OAuthAuthMethod;
   readonly extraParams: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
-  private readonly metadata: { issuer: string; token_endpoint: string };
   private readonly insecure: boolean;
-  private readonly knownSecrets: string[] = [];
-  private readonly authPromise: () => Promise<ClientAuth>;
+  private readonly transport: OAuthTransport;
+  private readonly endpoint: EndpointResolver;
+  private readonly authentication: ClientAuthentication;
+  private readonly dpopSecrets: string[] = [];
   /** The source's DPoP key and openid-client handle, when `dpop` is set. */
   readonly dpop?: TokenEndpointDPoP;
 
-  /** Validates the options at once: bad ones throw TokenCacheConfigError naming `<factory>.<option>`. */
-  constructor(factory: string, options: OAuthClientOptions, defaultAuthMethod: OAuthAuthMethod, allowedMethods = AUTH_METHODS) {
+  /**
+   * Validates the options at once: bad ones throw TokenCacheConfigError naming `<factory>.<option>`.
+   * `clientIdRequired: false` (jwtBearer): without `clientId` the assertion alone authenticates.
+   */
+  constructor(
+    factory: string,
+    options: OAuthClientOptions,
+    defaultAuthMethod: OAuthAuthMethod,
+    allowedMethods: readonly OAuthAuthMethod[] = ALL_AUTH_METHODS,
+    { clientIdRequired = true }: { clientIdRequired?: boolean } = {},
+  ) {
     if (options === null || typeof options !== 'object') {
       throw new TokenCacheConfigError(factory, messages.config(factory, `expected an options object, got ${describeValue(options)}`));
     }
-    assertUrl(`${factory}.tokenUrl`, options.tokenUrl);
-    assertNonEmptyString(`${factory}.clientId`, options.clientId);
+    if (options.tokenUrl === undefined && options.issuer === undefined) {
+      throw new TokenCacheConfigError(`${factory}.tokenUrl`, messages.config(`${factory}.tokenUrl`, 'one of "tokenUrl" or "issuer" is required'));
+    }
+    if (options.tokenUrl !== undefined) assertEndpointUrl(`${factory}.tokenUrl`, options.tokenUrl);
+    if (options.issuer !== undefined) assertEndpointUrl(`${factory}.issuer`, options.issuer);
+    if (options.tokenUrl === undefined && options.issuer !== undefined) {
+      const url = new URL(options.issuer);
+      if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname)) {
+        throw new TokenCacheConfigError(
+          `${factory}.issuer`,
+          messages.config(`${factory}.issuer`, 'must be https: (plain http: is allowed only for a loopback issuer, such as a local test IdP)'),
+        );
+      }
+      if (url.search !== '' || url.hash !== '') {
+        throw new TokenCacheConfigError(`${factory}.issuer`, messages.config(`${factory}.issuer`, 'must not have a query or fragment (RFC 8414 §2)'));
+      }
+    }
+    if (clientIdRequired || options.clientId !== undefined) assertNonEmptyString(`${factory}.clientId`, options.clientId);
     assertTimerMs(`${factory}.timeoutMs`, options.timeoutMs);
-    assertOptionalString(`${factory}.issuer`, options.issuer);
     const authMethod = options.authMethod ?? defaultAuthMethod;
     if (!allowedMethods.includes(authMethod)) {
       throw new TokenCacheConfigError(
@@ -122,47 +165,36 @@ export class OAuthGrantClient {
       );
     }
     this.tokenUrl = options.tokenUrl;
+    this.issuer = options.issuer;
     this.clientId = options.clientId;
     this.authMethod = authMethod;
     this.timeoutMs = options.timeoutMs;
     this.extraParams = validateExtraParams(`${factory}.extraParams`, options.extraParams);
-    this.metadata = { issuer: options.issuer ?? options.tokenUrl, token_endpoint: options.tokenUrl };
-    this.insecure = new URL(options.tokenUrl).protocol === 'http:';
+    this.insecure = new URL(options.tokenUrl ?? options.issuer!).protocol === 'http:';
+    this.transport = createOAuthTransport(factory, options.tls, options.fetch);
     const dpop = resolveDPoPOption(`${factory}.dpop`, options.dpop);
     if (dpop !== undefined) {
       this.dpop = new TokenEndpointDPoP(dpop.key);
-      this.knownSecrets.push(...dpop.secrets);
+      this.dpopSecrets.push(...dpop.secrets);
     }
-
-    if (authMethod === 'client_secret_basic' || authMethod === 'client_secret_post') {
-      if (typeof options.clientSecret !== 'string' || options.clientSecret === '') {
-        throw new TokenCacheConfigError(
-          `${factory}.clientSecret`,
-          messages.config(`${factory}.clientSecret`, `expected a non-empty string for authMethod '${authMethod}', got ${describeValue(options.clientSecret)}`),
-        );
-      }
-      this.knownSecrets.push(options.clientSecret);
-      const auth = authMethod === 'client_secret_basic' ? ClientSecretBasic(options.clientSecret) : ClientSecretPost(options.clientSecret);
-      this.authPromise = () => Promise.resolve(auth);
-    } else if (authMethod === 'private_key_jwt') {
-      const key = loadPrivateKey(`${factory}.privateKey`, options.privateKey);
-      this.knownSecrets.push(...key.secrets);
-      if (typeof options.clientSecret === 'string' && options.clientSecret !== '') this.knownSecrets.push(options.clientSecret);
-      let imported: Promise<ClientAuth> | undefined;
-      // Importing into WebCrypto is async: done once, on the first fetch.
-      this.authPromise = () =>
-        (imported ??= webcrypto.subtle
-          .importKey('pkcs8', key.pkcs8, key.algorithm, false, ['sign'])
-          .then((cryptoKey) => PrivateKeyJwt({ key: cryptoKey as Parameters<typeof PrivateKeyJwt>[0] & webcrypto.CryptoKey, kid: key.kid })));
-    } else {
-      const none = None();
-      this.authPromise = () => Promise.resolve(none);
-    }
+    this.authentication = createClientAuthentication(factory, authMethod, options, this.transport);
+    this.endpoint = new EndpointResolver({
+      issuer: options.issuer,
+      tokenUrl: options.tokenUrl,
+      insecure: this.insecure,
+      fetch: (url, init) => this.transport.fetch(url, init),
+      readBody: (response) => response.text(),
+    });
   }
 
-  /** The client secret (if any): redacted from every message. */
+  /** The client secret, private key, TLS key and a fixed assertion (if any): redacted from every message. */
   secrets(): string[] {
-    return [...this.knownSecrets];
+    return [...this.authentication.secrets, ...this.transport.secrets(), ...this.dpopSecrets];
+  }
+
+  /** Closes the connections of the default transport. */
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   /** The form parameters of a request: the source's defaults, replaced by the request's own. */
@@ -178,49 +210,60 @@ export class OAuthGrantClient {
   }
 
   /**
-   * Runs one grant. Resolves with the parsed token response (including any `refreshToken`); rejects with a
-   * TokenFetchError (no usable reply) or TokenResponseError (a 2xx reply that can't be used).
-   * `extraSecrets` (a refresh token) are redacted from messages too.
+   * Runs one grant (`grant_type` and its own parameters in `params`). Resolves with the parsed token
+   * response (including any `refreshToken`); rejects with a TokenFetchError (no usable reply, discovery
+   * failed, assertion unreadable) or TokenResponseError (a 2xx reply that can't be used).
+   * `extraSecrets` (a refresh token, a subject token, an assertion) are redacted from messages too.
    */
   async grant(
-    grant: { type: 'client_credentials' } | { type: 'refresh_token'; refreshToken: string },
+    grantType: string,
     params: URLSearchParams,
     request: TokenRequest,
     context: TokenFetchContext,
     extraSecrets: string[] = [],
   ): Promise<TokenResponse> {
     const source = request.source;
-    const secrets = [...this.knownSecrets, ...extraSecrets];
+    let secrets = [...this.secrets(), ...extraSecrets];
+    const { signal } = context;
     let parsed: TokenResponse | undefined;
     try {
-      // A Configuration per call: its customFetch carries this call's signal and captures this call's reply.
-      const config = new Configuration(this.metadata, this.clientId, undefined, await this.authPromise());
-      if (this.insecure) allowInsecureRequests(config);
-      config.timeout = 0; // the cache's signal bounds the request
-      const DPoP = await this.dpop?.handle(config);
-      // RFC 9449 §8: the first reply asking for a nonce goes back to openid-client, which keeps the nonce and
-      // retries once; a second one is an error like any other.
-      let nonceAsked = false;
-      config[customFetch] = async (url: string, init: CustomFetchOptions) => {
-        const reply = await this.send(url, init, source, context, secrets, DPoP !== undefined && !nonceAsked);
-        if (reply.parsed === undefined) nonceAsked = true;
-        else parsed = reply.parsed;
-        return reply.response;
+      const as = await this.endpoint.resolve(source, signal);
+      const { auth, secrets: perRequest } = await this.authentication.forRequest(request);
+      secrets = [...secrets, ...perRequest];
+      const client = {
+        client_id: this.clientId ?? 'jwt-bearer',
+        // RFC 8705 §5: a client authenticating with its certificate uses the metadata's mTLS endpoint aliases.
+        use_mtls_endpoint_aliases: this.authMethod === 'tls_client_auth' || this.authMethod === 'self_signed_tls_client_auth',
       };
-      const options = DPoP === undefined ? undefined : { DPoP };
-      if (grant.type === 'client_credentials') await clientCredentialsGrant(config, params, options);
-      else await refreshTokenGrant(config, grant.refreshToken, params, options);
+      const DPoP = this.dpop === undefined ? undefined : await this.dpop.handle(new Configuration(as, client.client_id));
+      // RFC 9449 §8: the first reply asking for a nonce is answered by sending again (the handle keeps the
+      // nonce); a second one is an error like any other.
+      let nonceAsked = false;
+      for (let attempt = 0; attempt < 2 && parsed === undefined; attempt++) {
+        const asked = nonceAsked;
+        await genericTokenEndpointRequest(as, client, auth, grantType, params, {
+          signal,
+          DPoP,
+          [allowInsecureRequests]: this.insecure,
+          [customFetch]: async (url: string, init: CustomFetchOptions<'POST', URLSearchParams>) => {
+            const reply = await this.send(url, init, source, context, secrets, DPoP !== undefined && !asked);
+            if (reply.parsed === undefined) nonceAsked = true;
+            else parsed = reply.parsed;
+            return reply.response;
+          },
+        });
+        if (!nonceAsked) break;
+      }
     } catch (error) {
-      // openid-client rejected a 2xx body our rules accept (see the file comment): our rules win.
-      if (parsed === undefined) throw toTypedError(error, source, context.signal, secrets);
+      throw toTypedError(error, source, signal, secrets);
     }
     return parsed!;
   }
 
-  /** Sends the request with the cache's signal and classifies the reply; a good 2xx is handed back to openid-client. */
+  /** Sends the request with the cache's signal and classifies the reply. */
   private async send(
     url: string,
-    init: CustomFetchOptions,
+    init: CustomFetchOptions<'POST', URLSearchParams>,
     source: string,
     context: TokenFetchContext,
     secrets: string[],
@@ -229,7 +272,7 @@ export class OAuthGrantClient {
     const { signal } = context;
     let res: Response;
     try {
-      res = await fetch(url, { method: init.method, headers: init.headers, body: init.body as RequestInit['body'], redirect: init.redirect, signal });
+      res = await this.transport.fetch(url, { method: init.method, headers: init.headers, body: init.body, redirect: init.redirect, signal });
     } catch (error) {
       throw transportError(error, source, signal);
     }
@@ -246,7 +289,17 @@ export class OAuthGrantClient {
     }
     if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets);
     const parsed: TokenResponse = parseOAuthTokenBody(text, source);
+    // Status and headers kept for oauth4webapi's DPoP nonce bookkeeping; the body was parsed above.
     return { response: new Response(text, { status: res.status, headers: res.headers }), parsed };
+  }
+}
+
+/** An absolute http(s) URL without user info (a password in a URL would end up in messages and logs). */
+function assertEndpointUrl(option: string, value: unknown): asserts value is string {
+  assertUrl(option, value);
+  const url = new URL(value);
+  if (url.username !== '' || url.password !== '') {
+    throw new TokenCacheConfigError(option, messages.config(option, 'must not hold user info ("user:password@"): put the client id and secret in "clientId" / "clientSecret"'));
   }
 }
 
@@ -368,81 +421,3 @@ export function parseScopeOption(option: string, value: unknown): string[] | und
   return list.length > 0 ? [...(list as string[])] : undefined;
 }
 
-interface LoadedKey {
-  pkcs8: Buffer;
-  /** The key's text as given (a PEM, a JWK's private parts): redacted like a client secret. */
-  secrets: string[];
-  algorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm;
-  kid?: string;
-}
-
-const RSA_ALGS: Record<string, webcrypto.RsaHashedImportParams> = {
-  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-  RS384: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' },
-  RS512: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' },
-  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
-  PS384: { name: 'RSA-PSS', hash: 'SHA-384' },
-  PS512: { name: 'RSA-PSS', hash: 'SHA-512' },
-};
-const EC_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-
-/** Reads a private key at once, so a bad key is a TokenCacheConfigError at startup, not a failed fetch. */
-function loadPrivateKey(option: string, input: unknown): LoadedKey {
-  const fail = (problem: string): never => {
-    throw new TokenCacheConfigError(option, messages.config(option, problem));
-  };
-  if (input === undefined || input === null) return fail("required for authMethod 'private_key_jwt' (a PEM string, a private JWK, a KeyObject or a CryptoKey)");
-  let material: unknown = input;
-  let kid: string | undefined;
-  let alg: string | undefined;
-  if (typeof input === 'object' && !(input instanceof KeyObject) && !Buffer.isBuffer(input) && 'key' in input && !isCryptoKey(input)) {
-    ({ key: material, kid, alg } = input as PrivateKeyWithId);
-  }
-  const secrets: string[] = [];
-  if (typeof material === 'string') secrets.push(material.trim());
-  if (material !== null && typeof material === 'object' && !(material instanceof KeyObject) && !Buffer.isBuffer(material) && !isCryptoKey(material)) {
-    for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
-      const v = (material as Record<string, unknown>)[part];
-      if (typeof v === 'string') secrets.push(v);
-    }
-  }
-  let keyObject: KeyObject;
-  try {
-    if (material instanceof KeyObject) keyObject = material;
-    else if (isCryptoKey(material)) keyObject = KeyObject.from(material);
-    else if (typeof material === 'string' || Buffer.isBuffer(material)) keyObject = createPrivateKey(material);
-    else if (material !== null && typeof material === 'object') {
-      const jwk = material as webcrypto.JsonWebKey & { kid?: string; alg?: string };
-      kid ??= jwk.kid;
-      alg ??= jwk.alg;
-      keyObject = createPrivateKey({ key: jwk as never, format: 'jwk' });
-    } else return fail(`expected a PEM string, a private JWK, a KeyObject or a CryptoKey, got ${describeValue(material)}`);
-  } catch {
-    return fail('could not be read as a private key (PEM, JWK, KeyObject or CryptoKey)');
-  }
-  if (keyObject.type !== 'private') return fail('is not a private key');
-  const pkcs8 = keyObject.export({ format: 'der', type: 'pkcs8' });
-  switch (keyObject.asymmetricKeyType) {
-    case 'rsa':
-    case 'rsa-pss': {
-      const algorithm = RSA_ALGS[alg ?? (keyObject.asymmetricKeyType === 'rsa-pss' ? 'PS256' : 'RS256')];
-      if (algorithm === undefined) return fail(`"alg" ${alg} does not fit an RSA key (use RS256/384/512 or PS256/384/512)`);
-      return { pkcs8, secrets, algorithm, kid };
-    }
-    case 'ec': {
-      const namedCurve = EC_CURVES[keyObject.asymmetricKeyDetails?.namedCurve ?? ''];
-      if (namedCurve === undefined) return fail('uses an EC curve other than P-256, P-384 or P-521');
-      return { pkcs8, secrets, algorithm: { name: 'ECDSA', namedCurve }, kid };
-    }
-    case 'ed25519':
-      return { pkcs8, secrets, algorithm: { name: 'Ed25519' }, kid };
-    default:
-      return fail(`has an unsupported key type "${keyObject.asymmetricKeyType}" (use RSA, EC P-256/384/521 or Ed25519)`);
-  }
-}
-
-/** `CryptoKey` is a global from Node 20 on (not on `webcrypto` there). */
-function isCryptoKey(value: unknown): value is webcrypto.CryptoKey {
-  const CryptoKeyClass = (globalThis as { CryptoKey?: abstract new () => unknown }).CryptoKey;
-  return CryptoKeyClass !== undefined && value instanceof CryptoKeyClass;
-}

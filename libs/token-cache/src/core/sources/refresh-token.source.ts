@@ -63,12 +63,15 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
     timeoutMs: client.timeoutMs,
     ...(client.dpop && { dpopKey: client.dpop.key }),
     secrets,
+    close: () => client.close(),
     fetchToken(request, context) {
       const run = async () => {
         if (context.signal.aborted) throw abortedError(request.source, context.signal);
+        const params = client.params(request, defaults);
+        params.set('refresh_token', current);
         const response = await client.grant(
-          { type: 'refresh_token', refreshToken: current },
-          client.params(request, defaults),
+          'refresh_token',
+          params,
           request,
           context,
           [current, ...spent],

@@ -17,6 +17,29 @@ export const sourceMessages = {
   rotationCallbackFailed: (source: string, detail: string) =>
     `Source "${source}": "onRefreshTokenRotated" failed (${detail}). The new refresh token is still used by this process, ` +
     'but it was not persisted: a restart will start from the old, now spent, refresh token.',
+  assertionFunctionFailed: (source: string, option: string, detail: string) =>
+    `Fetching a token for source "${source}" failed: the "${option}" function threw (${detail}). Nothing was sent.`,
+  assertionBadValue: (source: string, option: string, got: string) =>
+    `Fetching a token for source "${source}" failed: the "${option}" function must return a non-empty string (the assertion), got ${got}. Nothing was sent.`,
+  assertionFileUnreadable: (source: string, option: string, path: string, code: string) =>
+    `Fetching a token for source "${source}" failed: the "${option}" file "${path}" could not be read (${code}). ` +
+    'Check the path and that the volume (a Kubernetes projected service-account token) is mounted. Nothing was sent.',
+  assertionFileEmpty: (source: string, option: string, path: string) =>
+    `Fetching a token for source "${source}" failed: the "${option}" file "${path}" is empty. Nothing was sent.`,
+  discoveryFailed: (source: string, issuer: string, detail: string) =>
+    `Fetching a token for source "${source}" failed: discovery of issuer "${issuer}" failed: ${detail}. ` +
+    'Check "issuer" (or set "tokenUrl" to skip discovery). Will retry with backoff.',
+  noDiscoveryDocument: (tried: string[]) =>
+    `no discovery document (${tried.join('; ')}): the issuer serves neither /.well-known/openid-configuration nor /.well-known/oauth-authorization-server`,
+  discoveryIssuerMismatch: (found: string) =>
+    `the discovery document names another issuer ("${found}"): use exactly that value as "issuer"`,
+  discoveryNoTokenEndpoint: () => 'the discovery document has no "token_endpoint"',
+  discoveryBadDocument: (url: string) => `${url} is not an authorization server metadata document (JSON with "issuer")`,
+  noClientCertificate: (source: string, authMethod: string) =>
+    `Fetching a token for source "${source}" failed: the token endpoint asked for a client certificate that was not accepted or not sent ` +
+    `(authMethod '${authMethod}'). Check "tls.cert" / "tls.key" and that the IdP trusts the certificate.`,
+  subjectTokenExpired: (source: string) =>
+    `Fetching a token for source "${source}" failed: the subject token has expired (its JWT "exp" is past). Nothing was sent; the caller needs a fresh token.`,
   fileMissing: (source: string, path: string) =>
     `Reading the token file for source "${source}" failed: "${path}" does not exist (yet). Check "fileToken.path" and that the sidecar writing it runs.`,
   fileEmpty: (source: string, path: string) =>

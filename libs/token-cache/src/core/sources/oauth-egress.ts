@@ -1,0 +1,127 @@
+/**
+ * How token requests leave the process: the shared OAuth client's transport.
+ *
+ * By default undici 7's own `fetch` with an `EnvHttpProxyAgent` (so `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`,
+ * either case, are honoured as axios honours them for API calls) whose connections carry the `tls` options
+ * (client certificate for RFC 8705 mTLS, extra CAs). undici's own `fetch` rather than Node's global one: the
+ * dispatcher and the fetch then come from the same undici version. A `fetch` option replaces all of it.
+ */
+import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import { TokenCacheConfigError } from '../token-cache.errors.js';
+import { messages } from '../token-cache.messages.js';
+import { describeValue } from '../validate.js';
+
+/**
+ * TLS material for the token endpoint connection (PEM strings or Buffers, as Node's `tls.connect` takes them).
+ * `cert` + `key`: the client certificate for `tls_client_auth` / `self_signed_tls_client_auth` (RFC 8705).
+ * `ca`: certificate authorities trusted for the token endpoint (in addition to Node's), with any `authMethod`.
+ */
+export interface OAuthTlsOptions {
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  ca?: string | Buffer | (string | Buffer)[];
+}
+
+/** The `fetch` signature the transport takes and gives: the global `fetch`'s. */
+export type OAuthFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** What the shared client sends with: one per source, closed with it. */
+export interface OAuthTransport {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** True when the user's `fetch` replaces the transport (then `tls` is the user's business). */
+  readonly custom: boolean;
+  /** Whether a client certificate is configured. */
+  readonly hasClientCertificate: boolean;
+  /** The private key and its passphrase: redacted from every message. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+/** Validates `tls` and `fetch` at once (TokenCacheConfigError naming `<factory>.tls.cert`…); connects lazily. */
+export function createOAuthTransport(factory: string, tls: unknown, customFetch: unknown): OAuthTransport {
+  const tlsOptions = validateTls(`${factory}.tls`, tls);
+  if (customFetch !== undefined && typeof customFetch !== 'function') {
+    throw new TokenCacheConfigError(`${factory}.fetch`, messages.config(`${factory}.fetch`, `expected a function with the signature of fetch, got ${describeValue(customFetch)}`));
+  }
+  const secrets: string[] = [];
+  if (tlsOptions?.key !== undefined) secrets.push(String(tlsOptions.key).trim());
+  if (tlsOptions?.passphrase !== undefined) secrets.push(tlsOptions.passphrase);
+  const hasClientCertificate = tlsOptions?.cert !== undefined && tlsOptions.key !== undefined;
+
+  if (customFetch !== undefined) {
+    const userFetch = customFetch as OAuthFetch;
+    return {
+      custom: true,
+      hasClientCertificate,
+      fetch: (url, init) => userFetch(url, init),
+      secrets: () => [...secrets],
+      close: async () => undefined,
+    };
+  }
+
+  let dispatcher: EnvHttpProxyAgent | undefined;
+  return {
+    custom: false,
+    hasClientCertificate,
+    fetch(url, init) {
+      // Created on the first request, so proxy variables set after the source was defined still count.
+      dispatcher ??= new EnvHttpProxyAgent(
+        tlsOptions === undefined
+          ? {}
+          : // `connect` for direct connections; `requestTls` for the TLS session tunnelled through a proxy.
+            { connect: tlsOptions as ConnectionOptions, requestTls: tlsOptions as ConnectionOptions },
+      );
+      return undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+    },
+    secrets: () => [...secrets],
+    async close() {
+      const d = dispatcher;
+      dispatcher = undefined;
+      await d?.close().catch(() => undefined);
+    },
+  };
+}
+
+function validateTls(option: string, value: unknown): OAuthTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TokenCacheConfigError(option, messages.config(option, `expected { cert?, key?, passphrase?, ca? }, got ${describeValue(value)}`));
+  }
+  const tls = value as Record<string, unknown>;
+  const pem = (name: string, v: unknown) => {
+    if (v === undefined) return;
+    if ((typeof v !== 'string' || v.trim() === '') && !Buffer.isBuffer(v)) {
+      throw new TokenCacheConfigError(`${option}.${name}`, messages.config(`${option}.${name}`, `expected a PEM string or a Buffer, got ${describeValue(v)}`));
+    }
+  };
+  for (const name of Object.keys(tls)) {
+    if (!['cert', 'key', 'passphrase', 'ca'].includes(name)) {
+      throw new TokenCacheConfigError(`${option}.${name}`, messages.config(`${option}.${name}`, 'is not a known option (cert, key, passphrase, ca)'));
+    }
+  }
+  pem('cert', tls.cert);
+  pem('key', tls.key);
+  if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') {
+    throw new TokenCacheConfigError(`${option}.passphrase`, messages.config(`${option}.passphrase`, `expected a string, got ${describeValue(tls.passphrase)}`));
+  }
+  if (Array.isArray(tls.ca)) tls.ca.forEach((ca, i) => pem(`ca[${i}]`, ca));
+  else pem('ca', tls.ca);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    const missing = tls.cert === undefined ? 'cert' : 'key';
+    throw new TokenCacheConfigError(`${option}.${missing}`, messages.config(`${option}.${missing}`, 'is required with the other half of the client certificate (cert and key go together)'));
+  }
+  try {
+    // Loaded once now, so a key that does not match its certificate or a wrong passphrase fails at start.
+    createSecureContext(tls as ConnectionOptions);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new TokenCacheConfigError(
+      option,
+      messages.config(option, `could not be loaded${typeof code === 'string' ? ` (${code})` : ''}: check that cert and key are PEM, belong together, and the passphrase`),
+    );
+  }
+  return { ...(tls as OAuthTlsOptions) };
+}
