@@ -6,8 +6,11 @@
  *
  * Conventions for snippet authors (see docs/repo/10-development.md):
  * - Every ```ts fence is compiled on its own, as a module, with `strict`.
- * - A first line `// src/orders.service.ts` names the snippet's file: snippets of one docs file that name
- *   their files can import each other (`import { OrdersService } from './orders.service.js'`).
+ * - A first line `// src/orders.service.ts` names the snippet's file: named snippets form one app across the
+ *   README (`app/`), so they can import each other (`import { OrdersService } from '../src/orders.service.js'`);
+ *   a name may be used once. Unnamed snippets stand alone, each in its docs file's folder.
+ * - Jest examples (`describe`, `it`, `expect`… as globals) are type-checked with vitest's declarations of
+ *   those globals standing in for `@types/jest` (which this repository does not install).
  * - `<!-- fragment: why -->` on the line before a fence: not compiled (keep this rare; say why).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -81,6 +84,21 @@ export const userCompilerOptions: ts.CompilerOptions = {
   forceConsistentCasingInFileNames: true,
 };
 
+const JEST_GLOBALS = `// Jest's globals, typed by vitest's equivalents (the README's Jest example uses only these).
+type V = typeof import('vitest');
+declare global {
+  const describe: V['describe'];
+  const it: V['it'];
+  const test: V['test'];
+  const expect: V['expect'];
+  const beforeAll: V['beforeAll'];
+  const afterAll: V['afterAll'];
+  const beforeEach: V['beforeEach'];
+  const afterEach: V['afterEach'];
+}
+export {};
+`;
+
 export interface SnippetProject {
   dir: string;
   /** Snippet → its file in the project. */
@@ -96,9 +114,9 @@ export function writeSnippetProject(snippets: Snippet[]): SnippetProject {
   const files = new Map<Snippet, string>();
   const taken = new Set<string>();
   for (const s of snippets) {
-    // One folder per docs file: its named snippets see each other, other files' snippets don't collide.
+    // Named snippets make up one app; unnamed ones get their docs file's folder and their line.
     const folder = s.doc.replace(/^docs\/package\//, '').replace(/\.md$/, '');
-    const file = join(dir, folder, s.fileName ?? `snippet-line-${s.line}.ts`);
+    const file = s.fileName === undefined ? join(dir, folder, `snippet-line-${s.line}.ts`) : join(dir, 'app', s.fileName);
     if (taken.has(file)) throw new Error(`${s.doc}:${s.line}: a second snippet named ${s.fileName}`);
     taken.add(file);
     mkdirSync(dirname(file), { recursive: true });
@@ -106,6 +124,7 @@ export function writeSnippetProject(snippets: Snippet[]): SnippetProject {
     writeFileSync(file, `${s.code}\nexport {};\n`);
     files.set(s, file);
   }
+  writeFileSync(join(dir, 'jest-globals.d.ts'), JEST_GLOBALS);
   return { dir, files, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -118,7 +137,7 @@ export interface SnippetDiagnostic {
 /** Type-checks (and, with `outDir`, emits) the project's files; diagnostics point into the docs files. */
 export function compileSnippets(project: SnippetProject, options: ts.CompilerOptions = {}): SnippetDiagnostic[] {
   const byFile = new Map([...project.files].map(([s, f]) => [f, s] as const));
-  const program = ts.createProgram([...project.files.values()], { ...userCompilerOptions, noEmit: options.outDir === undefined, ...options });
+  const program = ts.createProgram([...project.files.values(), join(project.dir, 'jest-globals.d.ts')], { ...userCompilerOptions, noEmit: options.outDir === undefined, ...options });
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...(options.outDir === undefined ? [] : program.emit().diagnostics)];
   return diagnostics.map((d) => {
     const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
