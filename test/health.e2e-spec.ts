@@ -175,3 +175,65 @@ describe('TokenCacheHealthIndicator wiring', () => {
     await bare.close();
   });
 });
+
+describe('TokenCacheHealthIndicator: removed entries and waiting callers (issue 12)', () => {
+  it('a source whose entries were removed (admin DELETE, clear) is idle and up, not expired', async () => {
+    const api = switchableSource();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api }, clock: new FakeClock(), admin: { enabled: true } }));
+    const cache = running.app.get(TokenCacheService);
+    await cache.getToken('api');
+    await cache.getToken('api', { subject: 'alice' });
+    expect((await running.get('/health')).body.info['token-cache'].sources.api.state).toBe('valid');
+    expect((await running.del('/token-cache/tokens?source=api')).body).toEqual({ removed: 2 });
+    const res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache']).toMatchObject({ status: 'up', size: 0, sources: { api: { state: 'idle', consecutiveFailures: 0 } } });
+    expect(res.body.info['token-cache'].sources.api).not.toHaveProperty('expiresInMs');
+    await cache.getToken('api');
+    await cache.clear();
+    expect(cache.sourceStatus('api').state).toBe('idle');
+  });
+
+  it('callers waiting on a hung fetch with no usable token: waiting (up) until it times out, then down while they wait again', async () => {
+    const clock = new FakeClock();
+    const hung: { resolve?: (token: string) => void } = {};
+    let calls = 0;
+    const { tokenFunction } = await import('nestjs-token-cache');
+    const api = tokenFunction(() => {
+      calls++;
+      return new Promise<string>((resolve) => (hung.resolve = resolve));
+    });
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api }, clock, fetchTimeoutMs: 5_000 }));
+    const cache = running.app.get(TokenCacheService);
+    const indicator = running.app.get(TokenCacheHealthIndicator);
+
+    const first = cache.getToken('api').catch((e: unknown) => e);
+    const second = cache.getToken('api').catch((e: unknown) => e);
+    await flush();
+    clock.advance(2_000);
+    let health = await indicator.isHealthy();
+    expect(health['token-cache']).toMatchObject({ status: 'up', sources: { api: { state: 'waiting', waitingMs: 2_000, consecutiveFailures: 0 } } });
+
+    clock.advance(3_000); // the fetch timeout: both callers get the TokenFetchError
+    expect(await first).toBeInstanceOf(TokenFetchError);
+    expect(await second).toBeInstanceOf(TokenFetchError);
+    health = await indicator.isHealthy();
+    expect(health['token-cache']).toMatchObject({ status: 'down', sources: { api: { state: 'failing', consecutiveFailures: 1 } } });
+    expect(health['token-cache'].sources.api.lastError?.message).toMatch(/timed out after 5000 ms/);
+
+    // Past the backoff, callers wait on a new fetch that hangs again: still down, shown as waiting.
+    clock.advance(60_000);
+    const third = cache.getToken('api').catch((e: unknown) => e);
+    await flush();
+    expect(calls).toBe(2);
+    health = await indicator.isHealthy();
+    expect(health['token-cache']).toMatchObject({ status: 'down', sources: { api: { state: 'waiting', consecutiveFailures: 1 } } });
+    const res = await running.get('/health');
+    expect(res.status).toBe(503);
+
+    hung.resolve!('recovered-token');
+    expect(await third).toBe('recovered-token');
+    health = await indicator.isHealthy();
+    expect(health['token-cache']).toMatchObject({ status: 'up', sources: { api: { state: 'valid', consecutiveFailures: 0 } } });
+  });
+});

@@ -2,6 +2,7 @@
  * The framework-free token cache: one token per key, one fetch per key however many callers, refresh
  * ahead of expiry in the background, backoff after failures, and an LRU-bounded store.
  */
+import { sourceStatusOf } from './source-status.js';
 import { Observable, Subject } from 'rxjs';
 import { backoffDelay } from './backoff.js';
 import { KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
@@ -73,6 +74,8 @@ export class TokenCache {
   private lastPerSource: PerSource | undefined;
   private readonly skew: number;
   private readonly inFlight = new Map<string, Promise<StoredToken>>();
+  /** Keys whose callers wait on the fetch in flight (misses), with the fetch's source and start. */
+  private readonly waiting = new Map<string, { source: string; since: number }>();
   private readonly keyStates = new Map<string, KeyState>();
   private readonly sourceStates = new Map<string, SourceState>();
   /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
@@ -190,7 +193,18 @@ export class TokenCache {
     }
     this.count(source, 'misses');
     const request = toRequest(source, params);
-    return this.track(key, this.readThroughOrFetch(key, request));
+    return this.awaited(key, source, this.track(key, this.readThroughOrFetch(key, request)));
+  }
+
+  /** Notes that callers wait on this fetch (no usable token), for `sourceStatus`'s `waiting`. */
+  private awaited(key: string, source: string, promise: Promise<StoredToken>): Promise<StoredToken> {
+    const wait = { source, since: this.clock.now() };
+    this.waiting.set(key, wait);
+    const done = () => {
+      if (this.waiting.get(key) === wait) this.waiting.delete(key);
+    };
+    promise.then(done, done);
+    return promise;
   }
 
   /** A shared store may already hold a token another instance fetched; else fetch. */
@@ -367,15 +381,17 @@ export class TokenCache {
     for (const [, token] of this.store.entries()) {
       if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) best = token;
     }
-    const consecutiveFailures = state?.consecutiveFailures ?? 0;
-    const base = { consecutiveFailures, ...(state?.lastError && { lastError: { ...state.lastError } }) };
-    const entryState = best === undefined ? undefined : this.stateOf(best, now);
-    if (entryState !== undefined && entryState !== 'expired') {
-      return { state: entryState === 'fresh' ? 'valid' : 'refresh-due', expiresInMs: Math.max(0, best!.expiresAt - now), ...base };
+    let waitingSince: number | undefined;
+    for (const wait of this.waiting.values()) {
+      if (wait.source === source && (waitingSince === undefined || wait.since < waitingSince)) waitingSince = wait.since;
     }
-    if (consecutiveFailures > 0) return { state: 'failing', ...base };
-    if (best !== undefined) return { state: 'expired', expiresInMs: 0, ...base };
-    return { state: state?.used ? 'expired' : 'unused', ...base };
+    return sourceStatusOf({
+      best: best && { state: this.stateOf(best, now), expiresInMs: best.expiresAt - now },
+      used: state?.used ?? false,
+      consecutiveFailures: state?.consecutiveFailures ?? 0,
+      lastError: state?.lastError,
+      waitingMs: waitingSince === undefined ? undefined : now - waitingSince,
+    });
   }
 
   /** Whether anything asked this source for a token yet. */

@@ -97,11 +97,19 @@ export interface TokenCacheEvent {
 }
 
 /** The state of one source, as health checks and dashboards see it. */
-export type TokenSourceState = 'valid' | 'refresh-due' | 'expired' | 'failing' | 'unused';
+/**
+ * A source's state in health details: `valid` / `refresh-due` (a usable token), `waiting` (no usable token,
+ * callers wait on a fetch in flight), `failing` (no usable token, the last fetch failed), `expired` (only an
+ * expired entry left), `idle` (used, no entry now), `unused` (never asked). See `sourceStatusOf`.
+ */
+export type TokenSourceState = 'valid' | 'refresh-due' | 'waiting' | 'expired' | 'failing' | 'idle' | 'unused';
 
 export interface TokenSourceStatus {
   state: TokenSourceState;
+  /** Time left on the best token (ms): `valid`, `refresh-due`, `expired` (0). */
   expiresInMs?: number;
+  /** `waiting` only: how long callers have waited on the fetch in flight, ms. */
+  waitingMs?: number;
   consecutiveFailures: number;
   lastError?: { name: string; message: string; at: Date };
 }

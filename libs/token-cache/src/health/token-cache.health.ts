@@ -6,6 +6,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { TokenCacheConfigError, UnknownTokenSourceError, type TokenSourceState } from '../core/index.js';
+import { isSourceDown } from '../core/source-status.js';
 import { describeError } from '../core/token-cache.errors.js';
 import { messages } from '../core/token-cache.messages.js';
 import { TokenCacheService } from '../nest/token-cache.service.js';
@@ -45,8 +46,9 @@ export class TokenCacheHealthIndicator {
   ) {}
 
   /**
-   * Up unless a listed source (without `sources`: any used source) is `failing`, i.e. its last fetch failed
-   * and it has no usable token. A source whose refresh failed while its token is still usable stays up.
+   * Up unless a listed source (without `sources`: any used source) has no usable token and its fetches fail:
+   * `failing`, or `waiting` (callers wait on a fetch) after a fetch failed or timed out. A source whose refresh
+   * failed while its token is still usable stays up; so does a first fetch still within its timeout.
    * Never throws: a problem reading the cache is reported as down.
    */
   async isHealthy<const Key extends string = 'token-cache'>(
@@ -70,7 +72,7 @@ export class TokenCacheHealthIndicator {
         }
         const status = cache.sourceStatus(name);
         sources[name] = status;
-        if (status.state === 'failing' && (listed !== undefined || cache.isSourceUsed(name))) up = false;
+        if (isSourceDown(status) && (listed !== undefined || cache.isSourceUsed(name))) up = false;
       }
       const stats = cache.stats();
       const details: TokenCacheHealthDetails = {
