@@ -25,12 +25,20 @@ export {
   UnknownTokenSourceError,
   type TokenFetchErrorDetails,
 } from './token-cache.errors.js';
-export { TokenStore, type SharedFetchOptions, type StoredToken, type TokenStoreEvent } from './token-store.interface.js';
+export {
+  TokenStore,
+  type ExclusiveOptions,
+  type SharedFetchOptions,
+  type SharedSecretSlot,
+  type StoredToken,
+  type TokenStoreEvent,
+} from './token-store.interface.js';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './memory-token-store.js';
 export type { TokenFetchContext, TokenSource } from './sources/token-source.interface.js';
 export { tokenFunction, type TokenFunction, type TokenFunctionOptions } from './sources/token-function.source.js';
 export { clientCredentials, type ClientCredentialsOptions } from './sources/client-credentials.source.js';
 export { refreshTokenGrant, type RefreshTokenGrantOptions } from './sources/refresh-token.source.js';
+export type { RefreshTokenOption, RefreshTokenRotatedCallback } from './sources/refresh-token-rotation.js';
 export { fileToken, type FileTokenOptions } from './sources/file-token.source.js';
 export { tokenExchange, type TokenExchangeOptions } from './sources/token-exchange.source.js';
 export { jwtBearer, type JwtBearerOptions } from './sources/jwt-bearer.source.js';

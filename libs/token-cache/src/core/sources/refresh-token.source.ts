@@ -1,13 +1,20 @@
-import { describeError, redact, TokenFetchError } from '../token-cache.errors.js';
+import { TokenCacheConfigError } from '../token-cache.errors.js';
+import { messages } from '../token-cache.messages.js';
 import type { TokenCacheLogger } from '../token-cache.types.js';
-import { assertNonEmptyString, assertOptionalFunction, assertOptionalString } from '../validate.js';
+import { assertOptionalFunction, assertOptionalString } from '../validate.js';
 import { abortedError, OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
+import { RefreshTokenRotation, type RefreshTokenOption, type RefreshTokenRotatedCallback } from './refresh-token-rotation.js';
 import type { TokenSource } from './token-source.interface.js';
-import { sourceMessages } from './token-sources.messages.js';
 
 export interface RefreshTokenGrantOptions extends OAuthClientOptions {
-  /** The refresh token to start from (e.g. loaded from your database or a secret store). */
-  refreshToken: string;
+  /**
+   * The refresh token to start from (e.g. loaded from a secret store), or a function of the request that
+   * returns the current one, called for each refresh: `({ subject }) => db.loadRefreshToken(subject)` in a
+   * multi-user app (one refresh token per user, kept in your database; persist rotations in
+   * `onRefreshTokenRotated`). With a shared store (`RedisTokenStore`) and a string, a rotated refresh token
+   * is shared between instances (sealed, never readable in Redis).
+   */
+  refreshToken: RefreshTokenOption;
   /** Default `'client_secret_basic'` when `clientSecret` is set, else `'none'` (a public client). */
   authMethod?: OAuthAuthMethod;
   /** Scopes to ask for (a subset of the grant's); default none, i.e. all of the grant's. A request's `scopes` replace them. */
@@ -17,22 +24,22 @@ export interface RefreshTokenGrantOptions extends OAuthClientOptions {
   /** Default RFC 8707 `resource` form parameter. A request's `resource` replaces it. */
   resource?: string;
   /**
-   * Called, and awaited, with the new refresh token whenever the server rotates it: persist it here.
-   * Calls never overlap and come in rotation order. If it throws, the fetch still succeeds (the new token
-   * is valid and kept in memory) and a warning without the token is logged.
+   * Called, and awaited, with the new refresh token and the request (its `subject`) whenever the server
+   * rotates it: persist it here. Calls for one refresh token never overlap and come in rotation order; the
+   * next refresh of that token (here or, with a shared store, in another instance) starts after it returns.
+   * If it throws, the fetch still succeeds (the new token is valid and kept in memory) and a warning
+   * without the token is logged.
    */
-  onRefreshTokenRotated?: (refreshToken: string) => void | Promise<void>;
+  onRefreshTokenRotated?: RefreshTokenRotatedCallback;
   /** Where a failing `onRefreshTokenRotated` is reported. Default `console`. */
   logger?: Pick<TokenCacheLogger, 'warn'>;
 }
 
-/** How many spent refresh tokens are still redacted from messages (a server may echo an old one). */
-const SPENT_TOKENS_REDACTED = 5;
-
 /**
  * OAuth 2 refresh token grant (RFC 6749 §6): a user's token from a stored refresh token (Spotify, Google…).
- * Refreshes are serialized inside the source, so one refresh token is never spent twice, even by fetches
- * for different cache keys; a rotated refresh token is used from then on and handed to `onRefreshTokenRotated`.
+ * Refreshes that would spend one refresh token never overlap (in this process, and across instances with a
+ * shared store), even for different cache keys; a rotated refresh token is used from then on and handed to
+ * `onRefreshTokenRotated` (see `refresh-token-rotation.ts` for the rules).
  */
 export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSource {
   const defaultMethod: OAuthAuthMethod =
@@ -40,7 +47,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
       ? 'client_secret_basic'
       : 'none';
   const client = new OAuthGrantClient('refreshTokenGrant', options, defaultMethod);
-  assertNonEmptyString('refreshTokenGrant.refreshToken', options.refreshToken);
+  if (typeof options.refreshToken !== 'function') checkRefreshToken(options.refreshToken);
   assertOptionalFunction('refreshTokenGrant.onRefreshTokenRotated', options.onRefreshTokenRotated);
   assertOptionalString('refreshTokenGrant.audience', options.audience);
   assertOptionalString('refreshTokenGrant.resource', options.resource);
@@ -49,14 +56,14 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
     audience: options.audience,
     resource: options.resource,
   };
-  const onRotated = options.onRefreshTokenRotated;
-  const logger = options.logger ?? console;
-
-  let current = options.refreshToken;
-  const spent: string[] = [];
-  const secrets = () => [...client.secrets(), current, ...spent];
-  /** The tail of the refresh queue: each refresh starts when the one before it has settled. */
-  let queue: Promise<unknown> = Promise.resolve();
+  const rotation = new RefreshTokenRotation({
+    refreshToken: options.refreshToken,
+    onRotated: options.onRefreshTokenRotated,
+    logger: options.logger ?? console,
+    timeoutMs: client.timeoutMs ?? 10_000,
+    check: checkRefreshToken,
+  });
+  const secrets = () => [...client.secrets(), ...rotation.secrets()];
 
   return {
     kind: 'refresh_token',
@@ -65,40 +72,34 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
     secrets,
     close: () => client.close(),
     fetchToken(request, context) {
-      const run = async () => {
+      const result = rotation.run(request, context, async (refreshToken, spent) => {
         if (context.signal.aborted) throw abortedError(request.source, context.signal);
         const params = client.params(request, defaults);
-        params.set('refresh_token', current);
+        params.set('refresh_token', refreshToken);
         const response = await client.grant(
           'refresh_token',
           params,
           request,
           context,
-          [current, ...spent],
+          [refreshToken, ...spent],
         );
         const { refreshToken: next, ...token } = response;
-        if (next !== undefined && next !== '' && next !== current) {
-          spent.unshift(current);
-          spent.length = Math.min(spent.length, SPENT_TOKENS_REDACTED);
-          current = next;
-          if (onRotated !== undefined) {
-            try {
-              await onRotated(next);
-            } catch (error) {
-              const { name, message } = describeError(error);
-              logger.warn(sourceMessages.rotationCallbackFailed(request.source, redact(`${name}: ${message}`, secrets())));
-            }
-          }
-        }
-        return token;
-      };
-      const result = queue.then(run);
-      queue = result.catch(() => undefined);
+        return { result: token, next };
+      });
       return untilAborted(result, request.source, context.signal);
     },
   };
 }
 
+/** A refresh token given as a string, or returned by the function: a non-empty string (never shown in the message). */
+function checkRefreshToken(value: unknown): asserts value is string {
+  if (typeof value === 'string' && value.trim() !== '') return;
+  const got = typeof value === 'string' ? 'an empty string' : value === null ? 'null' : typeof value;
+  throw new TokenCacheConfigError(
+    'refreshTokenGrant.refreshToken',
+    messages.config('refreshTokenGrant.refreshToken', `expected a non-empty string, or a function of the request returning one; got ${got}`),
+  );
+}
 
 /** Stops a caller waiting in the queue when its signal fires; the queued refresh then sees the abort and skips. */
 function untilAborted<T>(promise: Promise<T>, source: string, signal: AbortSignal): Promise<T> {
