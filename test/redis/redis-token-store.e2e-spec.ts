@@ -304,6 +304,9 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const clock = new FakeClock(Date.now());
     const a = instance(flaky, { keyPrefix, lockTtlMs: 10_000 }, { clock });
     const b = instance(flaky, { keyPrefix, lockTtlMs: 10_000 }, { clock });
+    // Both connected first: on a loaded machine B could otherwise reach Redis before A and hold the lock.
+    await until(() => a.store.reachable && b.store.reachable);
+    await Promise.all([a.store.get('warm-up'), b.store.get('warm-up')]);
     const started = Date.now();
     const results = await Promise.allSettled([a.cache.getToken('api'), new Promise((r) => setTimeout(r, 20)).then(() => b.cache.getToken('api'))]);
     expect(Date.now() - started).toBeLessThan(1_000);
