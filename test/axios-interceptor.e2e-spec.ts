@@ -297,7 +297,7 @@ describe('attachTokenCache: no token, no request', () => {
 });
 
 describe('attachTokenCache: living with other interceptors', () => {
-  it('keeps other interceptors working, on retries too; eject removes only its own two', async () => {
+  it('keeps other interceptors working; eject removes only its own', async () => {
     const traces: string[] = [];
     const seenStatuses: number[] = [];
     const reqId = client.interceptors.request.use((config) => {
@@ -320,7 +320,7 @@ describe('attachTokenCache: living with other interceptors', () => {
     const error = await client.get('/after-eject').catch((e: unknown) => e);
     expect((error as AxiosError).response?.status).toBe(401);
     const after = api.requests.filter((r) => r.url === '/after-eject');
-    expect(after).toHaveLength(1); // no retry: our response interceptor is gone
+    expect(after).toHaveLength(1); // no retry: our request interceptor (which wraps the adapter) is gone
     expect(after[0]!.headers.authorization).toBeUndefined(); // no token: our request interceptor is gone
     expect(after[0]!.headers['x-trace']).toBeDefined(); // theirs still runs
     expect(seenStatuses.length).toBeGreaterThan(0);

@@ -12,6 +12,10 @@ export interface SeenRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The exact bytes of the body as they arrived. */
+  raw: Buffer;
+  /** The raw header lines as they arrived (name, value, name, value…), for byte-exact comparisons. */
+  rawHeaders: string[];
   /** The bearer token sent, if any. */
   token?: string;
   accepted: boolean;
@@ -60,6 +64,8 @@ export async function startResourceServer(idp: MockIdp): Promise<ResourceServer>
       url: req.url ?? '',
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
+      raw: Buffer.concat(chunks),
+      rawHeaders: req.rawHeaders,
       ...(token !== undefined && { token }),
       accepted: false,
     };

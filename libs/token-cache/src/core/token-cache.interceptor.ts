@@ -1,54 +1,41 @@
 /**
- * The Axios interceptor: puts a cached token on every request and, when the API rejects it, invalidates
- * exactly that token (compare-and-invalidate) and retries once with a fresh one.
+ * The Axios client: a request interceptor puts a cached token on every request and wraps the request's
+ * adapter, so the 401 retry happens below the interceptors and the transforms. The retry resends the request
+ * exactly as the adapter got it (body already transformed, headers as sent) with only the token headers
+ * replaced; its reply goes up through `transformResponse` and the response interceptors once, as if the
+ * first attempt had succeeded. Which token is invalidated is the one the cache handed out, recorded when the
+ * interceptor ran, whatever another interceptor did to the header afterwards.
  *
- * `import type` only: token-cache.ts imports this file at runtime for `attach()`, so a runtime import back
- * would make a cycle. Axios itself is not imported either: everything needed is on the config and the instance.
+ * `getAdapter` comes from the `axios` peer (one copy per app): it turns the instance's adapter setting
+ * (`['xhr', 'http', 'fetch']`, a name, or a function) into the function axios itself would call.
  */
-import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import type { TokenCache } from './token-cache.js';
-import type { TokenCacheRequestOptions } from './token-cache.axios.js';
+import { getAdapter, type AxiosAdapter, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
-import { headerPrefix, isReplayableBody, isTokenRejected, sentToken } from './token-cache.interceptor-rules.js';
-import { messages } from './token-cache.messages.js';
 import type { TokenParams } from './token-cache.types.js';
-import { resolveSubjectToken, type SubjectTokenOption } from './subject-token.js';
-import { assertNonEmptyString, assertOptionalString, describeValue } from './validate.js';
+import { requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
+import {
+  isReplayableBody,
+  retryDecision,
+  TokenRenewal,
+  verdictOf,
+  type TokenAttemptRequest,
+  type TokenCacheLike,
+  type TokenPresentation,
+} from './token-retry.js';
+import { describeValue } from './validate.js';
+
+export type { TokenCacheLike } from './token-retry.js';
 
 /** Options of `attach()` / `attachTokenCache()` / `TokenCacheModule.forFeature()`. */
-export interface AttachTokenCacheOptions {
-  /** The name of the cache source the token comes from (a key of `sources`). Required. */
-  source: string;
-  /** Who the token is for; part of the cache key. Default none. */
-  subject?: string;
-  /** Scopes to ask for; part of the cache key (sorted, de-duplicated). Default the source's. */
-  scopes?: string[];
-  /** Audience to ask for; part of the cache key. Default the source's. */
-  audience?: string;
-  /** RFC 8707 resource indicator; part of the cache key. Default the source's. */
-  resource?: string;
-  /**
-   * For a `tokenExchange` source: the subject token of every request, or a function returning it per request
-   * (e.g. from your request context); a function returning nothing fails that request with a
-   * TokenCacheConfigError naming `subjectToken`, and nothing is sent. `config.tokenCache.subjectToken` wins.
-   */
-  subjectToken?: SubjectTokenOption;
-  /** The request header that carries the token. Default `'Authorization'`. */
-  header?: string;
-  /** The scheme before the token in that header; `''` sends the bare token. Default `'Bearer'`. */
-  scheme?: string;
-}
+export interface AttachTokenCacheOptions extends TokenClientKeyOptions {}
 
 /** What `attach()` accepts: an `AxiosInstance`, or anything holding one as `axiosRef` (`@nestjs/axios`' `HttpService`). */
 export type TokenCacheAttachTarget = AxiosInstance | { readonly axiosRef: AxiosInstance };
 
-/** The part of the cache the interceptor uses; a `TokenCache` or `TokenCacheService`. */
-export type TokenCacheLike = Pick<TokenCache, 'getToken' | 'invalidate'> & Partial<Pick<TokenCache, 'peek' | 'warmToken'>>;
-
 /**
- * Per-request bookkeeping, carried on the config under a string key so it survives axios' `mergeConfig`
- * (older axios versions drop symbol keys). A class instance is passed through `mergeConfig` by reference.
+ * Per-request bookkeeping, carried on the config under a string key so it survives axios' `mergeConfig` and
+ * the flattening of the config before dispatch (both keep own string keys; older versions drop symbols).
  */
 const ATTEMPT = '__tokenCacheAttempt';
 
@@ -57,105 +44,142 @@ class Attempt {
     /** The attachment that put the token on the request: another attachment's header counts as explicit. */
     readonly owner: object,
     readonly params: TokenParams | undefined,
-    /** True on the one retry: a second rejection goes back to the caller untouched. */
-    readonly retried: boolean,
+    /** The token the cache handed out for this request: what a rejection invalidates. */
+    readonly token: string,
+    /** The request's own adapter setting, before ours wrapped it. */
+    readonly adapter: InternalAxiosRequestConfig['adapter'],
   ) {}
 }
 
 type Config = InternalAxiosRequestConfig & { [ATTEMPT]?: unknown };
 type Headers = Config['headers'] | Record<string, unknown> | undefined;
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 /**
- * Installs the request and response interceptors on `target`; returns a function that ejects both.
- * Other interceptors on the instance are untouched.
+ * Installs the token interceptor on `target`; returns a function that ejects it. Other interceptors on the
+ * instance are untouched. Requests already in flight keep their retry.
  */
 export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCacheLike, options: AttachTokenCacheOptions): () => void {
   const instance = resolveInstance(target);
   if (cache === null || typeof cache !== 'object' || typeof cache.getToken !== 'function' || typeof cache.invalidate !== 'function') {
     throw new TokenCacheConfigError('cache', interceptorMessages.badCache(describeValue(cache)));
   }
-  const { source, header, prefix, params: baseParams } = resolveOptions(options);
-  const subjectTokenOption = typeof options.subjectToken === 'function' ? options.subjectToken : undefined;
+  const client = resolveClientOptions(options);
+  const { source, header, presentation, params: baseParams } = client;
   // Fail at attach time (bootstrap), not on the first request, when the source does not exist.
   cache.peek?.(source, baseParams);
-
+  const renewal = new TokenRenewal(cache, source);
   const owner = {};
 
-  const withToken = (config: Config, attempt: Attempt, token: string): Config => {
-    setHeader(config, header, prefix + token);
+  const send = (config: Config, attempt: Attempt): Config | Promise<Config> => {
     config[ATTEMPT] = attempt;
-    return config;
+    config.adapter = retryingAdapter(attempt, renewal, presentation, instance);
+    const headers = presentation.headers(attempt.token, attemptRequest(instance, config));
+    if (!isPromise(headers)) return setHeaders(config, headers);
+    return headers.then((h) => setHeaders(config, h));
   };
+
   // Not async: with a warm token the request goes on without waiting a turn; only a fetch is awaited.
   const onRequest = (config: Config): Config | Promise<Config> => {
     const previous = config[ATTEMPT];
-    let attempt: Attempt;
+    let params: TokenParams | undefined;
+    let adapter: Config['adapter'];
     if (previous instanceof Attempt && previous.owner === owner) {
-      // Our own retry (or a re-sent config): replace the old token with the current one.
-      attempt = previous;
+      // A config of ours sent again (a retry library, a caller re-sending error.config): a current token,
+      // and the request's own adapter, not our wrapper of last time.
+      params = previous.params;
+      adapter = previous.adapter;
     } else {
       if (hasHeader(config.headers, header)) return config;
-      let params = paramsFor(baseParams, config.tokenCache);
-      if (subjectTokenOption !== undefined && params?.subjectToken === undefined) {
-        params = { ...params, subjectToken: resolveSubjectToken(subjectTokenOption, source) };
-      }
-      attempt = new Attempt(owner, params, false);
+      params = requestParams(client, config.tokenCache);
+      adapter = config.adapter;
     }
-    const warm = cache.warmToken?.(source, attempt.params);
-    if (warm !== undefined) return withToken(config, attempt, warm);
-    return cache.getToken(source, attempt.params).then((token) => withToken(config, attempt, token));
-  };
-
-  /** A rejected token: invalidate exactly it, then retry once. Undefined when the reply goes to the caller as is. */
-  const retryAfterRejection = async (config: Config | undefined, response: AxiosResponse | undefined): Promise<AxiosResponse | undefined> => {
-    if (config === undefined || response === undefined) return undefined;
-    const attempt = config[ATTEMPT];
-    if (!(attempt instanceof Attempt) || attempt.owner !== owner || attempt.retried) return undefined;
-    if (!isTokenRejected(response.status, getHeader(response.headers as Headers, 'www-authenticate'))) return undefined;
-    const sent = sentToken(getHeader(config.headers, header), prefix);
-    if (sent === undefined) return undefined;
-    try {
-      // Compare-and-invalidate: a late 401 for a token already replaced changes nothing, so the retry
-      // below gets the new token from the cache, and many 401s for one token make one fetch.
-      await cache.invalidate(source, attempt.params, sent);
-    } catch {
-      // A store that can't be reached: the retry below still asks the cache, which reports its own errors.
-    }
-    if (!isReplayableBody(config.data)) return undefined;
-    const retry = { ...config, [ATTEMPT]: new Attempt(owner, attempt.params, true) };
-    return instance.request(retry);
+    const token = renewal.acquire(params);
+    if (typeof token === 'string') return send(config, new Attempt(owner, params, token, adapter));
+    return token.then((t) => send(config, new Attempt(owner, params, t, adapter)));
   };
 
   const requestId = instance.interceptors.request.use(onRequest, undefined, {
     runWhen: (config) => config.skipTokenCache !== true,
   });
-  const responseId = instance.interceptors.response.use(
-    (response) => {
-      // validateStatus may let a 401 through as a success, and an invalid_token challenge may come with any
-      // status: only a reply with neither skips the retry check (two cheap tests on the hot path).
-      if (response.status < 400 && (response.headers as Record<string, unknown> | undefined)?.['www-authenticate'] === undefined) {
-        return response;
-      }
-      return retryAfterRejection(response.config as Config, response).then((retried) => retried ?? response);
-    },
-    async (error: unknown) => {
-      const e = error as { isAxiosError?: boolean; config?: Config; response?: AxiosResponse };
-      if (e === null || typeof e !== 'object' || e.isAxiosError !== true) throw error;
-      const retried = await retryAfterRejection(e.config, e.response);
-      if (retried === undefined) throw error;
-      return retried;
-    },
-  );
 
   let ejected = false;
   return () => {
     if (ejected) return;
     ejected = true;
     instance.interceptors.request.eject(requestId);
-    instance.interceptors.response.eject(responseId);
   };
+}
+
+/**
+ * The adapter of one request: the real one (resolved as axios would), and after a rejected token one more
+ * call of it with the same config but the token headers of the next token. What it resolves or rejects with
+ * is what axios' dispatch then transforms and hands to the response interceptors, once.
+ */
+function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: TokenPresentation, instance: AxiosInstance): AxiosAdapter {
+  return (config) => {
+    const real = resolveAdapter(attempt.adapter ?? instance.defaults.adapter, config);
+    const retryWith = async (response: AxiosResponse, outcome: () => AxiosResponse): Promise<AxiosResponse> => {
+      const verdict = verdictOf(presentation, response.status, (name) => getHeader(response.headers as Headers, name), attemptRequest(instance, config));
+      const decision = retryDecision(verdict, false, isReplayableBody(config.data));
+      if (decision === 'return') return outcome();
+      if (decision === 'invalidate') {
+        await renewal.invalidate(attempt.params, attempt.token);
+        return outcome();
+      }
+      const token = decision === 'renew-and-retry' ? await renewal.renew(attempt.params, attempt.token) : attempt.token;
+      discardBody(response);
+      const retry = { ...config, headers: copyHeaders(config.headers) } as Config;
+      const headers = await presentation.headers(token, attemptRequest(instance, retry));
+      setHeaders(retry, headers);
+      return real(retry);
+    };
+    return real(config).then(
+      (response) => {
+        // validateStatus may let a 401 through as a success, and an invalid_token challenge may come with
+        // any status: only a reply with neither skips the check (two cheap tests on the hot path).
+        if (response.status !== 401 && presentation.classify === undefined && getHeader(response.headers as Headers, 'www-authenticate') === undefined) {
+          return response;
+        }
+        return retryWith(response, () => response);
+      },
+      (error: unknown) => {
+        const response = (error as { response?: AxiosResponse } | null)?.response;
+        if (response === undefined || response === null || typeof response.status !== 'number') throw error;
+        return retryWith(response, () => {
+          throw error;
+        });
+      },
+    );
+  };
+}
+
+function resolveAdapter(setting: Config['adapter'], config: Config): AxiosAdapter {
+  // Newer axios versions take the config (the fetch adapter reads its environment from it); older ignore it.
+  return (getAdapter as (adapters: unknown, config?: unknown) => AxiosAdapter)(setting, config);
+}
+
+/** The first attempt's reply is dropped: release a streamed body (`responseType: 'stream'`) so its socket is freed. */
+function discardBody(response: AxiosResponse): void {
+  const data = response.data as { destroy?: () => void; cancel?: () => Promise<void> } | undefined;
+  if (data === null || typeof data !== 'object') return;
+  if (typeof data.destroy === 'function') data.destroy();
+  else if (typeof data.cancel === 'function') data.cancel().catch(() => undefined);
+}
+
+/** The method and absolute URL of an attempt, computed only when a presentation asks (DPoP signs them). */
+function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRequest {
+  return {
+    get method() {
+      return (config.method ?? 'get').toUpperCase();
+    },
+    get url() {
+      return instance.getUri(config);
+    },
+  };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function resolveInstance(target: TokenCacheAttachTarget): AxiosInstance {
@@ -168,61 +192,6 @@ function resolveInstance(target: TokenCacheAttachTarget): AxiosInstance {
     throw new TokenCacheConfigError('instance', interceptorMessages.badTarget(describeValue(target)));
   }
   return candidate;
-}
-
-function resolveOptions(options: AttachTokenCacheOptions): { source: string; header: string; prefix: string; params: TokenParams | undefined } {
-  if (options === null || typeof options !== 'object') {
-    throw new TokenCacheConfigError('source', messages.config('source', `expected options like { source: 'billing' }, got ${describeValue(options)}`));
-  }
-  assertNonEmptyString('source', options.source);
-  assertOptionalString('subject', options.subject);
-  assertOptionalString('audience', options.audience);
-  assertOptionalString('resource', options.resource);
-  if (typeof options.subjectToken !== 'function') assertOptionalString('subjectToken', options.subjectToken);
-  assertScopes('scopes', options.scopes);
-  const header = options.header ?? 'Authorization';
-  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
-    throw new TokenCacheConfigError('header', messages.config('header', `expected an HTTP header name such as 'Authorization', got ${describeValue(header)}`));
-  }
-  const scheme = options.scheme ?? 'Bearer';
-  if (typeof scheme !== 'string' || (scheme !== '' && !HEADER_NAME.test(scheme))) {
-    throw new TokenCacheConfigError('scheme', messages.config('scheme', `expected a scheme such as 'Bearer' (or '' for the bare token), got ${describeValue(scheme)}`));
-  }
-  return { source: options.source, header, prefix: headerPrefix(scheme), params: pickParams(options) };
-}
-
-function assertScopes(option: string, scopes: unknown): void {
-  if (scopes === undefined || typeof scopes === 'string') return;
-  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string')) {
-    throw new TokenCacheConfigError(option, messages.config(option, `expected an array of scope strings, got ${describeValue(scopes)}`));
-  }
-}
-
-/** The key fields that are set; undefined when none, so the cache's precomputed plain key is used. */
-function pickParams(from: Omit<TokenCacheRequestOptions, 'subjectToken'> & { subjectToken?: unknown }): TokenParams | undefined {
-  let params: TokenParams | undefined;
-  if (from.subject !== undefined) (params ??= {}).subject = from.subject;
-  if (from.scopes !== undefined) (params ??= {}).scopes = from.scopes;
-  if (from.audience !== undefined) (params ??= {}).audience = from.audience;
-  if (from.resource !== undefined) (params ??= {}).resource = from.resource;
-  if (typeof from.subjectToken === 'string') (params ??= {}).subjectToken = from.subjectToken;
-  return params;
-}
-
-function paramsFor(base: TokenParams | undefined, perRequest: unknown): TokenParams | undefined {
-  if (perRequest === undefined || perRequest === null) return base;
-  if (typeof perRequest !== 'object' || Array.isArray(perRequest)) {
-    throw new TokenCacheConfigError('tokenCache', interceptorMessages.badRequestOptions(describeValue(perRequest)));
-  }
-  const own = pickParams(perRequest as TokenCacheRequestOptions);
-  if (own === undefined) return base;
-  // Checked like attach()'s: an object subject would become "[object Object]" and share a key with others.
-  assertOptionalString('tokenCache.subject', own.subject);
-  assertOptionalString('tokenCache.audience', own.audience);
-  assertOptionalString('tokenCache.resource', own.resource);
-  assertOptionalString('tokenCache.subjectToken', own.subjectToken);
-  assertScopes('tokenCache.scopes', own.scopes);
-  return { ...base, ...own };
 }
 
 // Headers are an AxiosHeaders by the time interceptors run, unless another interceptor swapped in a plain
@@ -244,6 +213,20 @@ function getHeader(headers: Headers, name: string): unknown {
     }
   }
   return undefined;
+}
+
+/** A copy for the retry: the first attempt's config (on its error, its response) keeps what it sent. */
+function copyHeaders(headers: Headers): Headers {
+  if (headers === undefined || headers === null) return {};
+  const ctor = (headers as { constructor?: { from?: unknown } }).constructor as (new (h: unknown) => Headers) & { from?: unknown };
+  // An AxiosHeaders of the instance's own axios copy: the same class, so the adapter treats it as its own.
+  if (typeof ctor === 'function' && typeof ctor.from === 'function') return new ctor(headers);
+  return { ...(headers as Record<string, unknown>) };
+}
+
+function setHeaders(config: Config, values: Record<string, string>): Config {
+  for (const name of Object.keys(values)) setHeader(config, name, values[name]!);
+  return config;
 }
 
 function setHeader(config: Config, name: string, value: string): void {
