@@ -3,6 +3,8 @@
  * 401 retries, health checks and admin calls, with known secret and token values; then search every log
  * line, event, stat, entry, source status, metric, health reply, admin reply and error message for them.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import { inspect } from 'node:util';
 import { Injectable, Module } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +28,10 @@ const CLIENT_SECRET = 'cs-7f3a91d2-client-secret-value';
 const REFRESH_TOKEN = 'rt-51c0ffee-initial-refresh-token';
 const API_KEY = 'ak-9e8d7c6b-login-api-key';
 const OPAQUE = 'opaque-at-4d2e6f80-';
+// A DPoP private key given as PEM: no line of it, nor its JWK private member, may show up anywhere.
+const DPOP_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+const DPOP_PEM = DPOP_KEY.export({ format: 'pem', type: 'pkcs8' }).toString();
+const DPOP_SECRETS = [...DPOP_PEM.trim().split('\n').slice(1, -1), (DPOP_KEY.export({ format: 'jwk' }) as { d: string }).d];
 
 @Injectable()
 class Clients {
@@ -38,7 +44,7 @@ describe('secret scan', () => {
   let observed: ObservedApp;
   let otel: TestMetrics;
   /** Every secret and token value that must never show up. */
-  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY]);
+  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, ...DPOP_SECRETS]);
   /** Everything the library said or answered. */
   const outputs: { what: string; text: string }[] = [];
   const events: TokenCacheEvent[] = [];
@@ -73,6 +79,7 @@ describe('secret scan', () => {
         sources: {
           svc: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc', clientSecret: CLIENT_SECRET, scope: 'orders:read' }),
           post: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc-post', clientSecret: CLIENT_SECRET, authMethod: 'client_secret_post' }),
+          dpop: (dpopSource = clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc-dpop', clientSecret: CLIENT_SECRET, dpop: { privateKey: DPOP_PEM } })),
           user: refreshTokenGrant({
             tokenUrl: idp.tokenUrl,
             clientId: 'user-client',
@@ -92,6 +99,7 @@ describe('secret scan', () => {
     observed.app.get(TokenCacheService).events$.subscribe((e) => events.push(e));
   });
 
+  let dpopSource: ReturnType<typeof clientCredentials>;
   let loginFails = false;
   const clock = new FakeClock();
 
@@ -123,6 +131,7 @@ describe('secret scan', () => {
     await cache.getToken('svc');
     await cache.getToken('svc', { subject: 'alice', scopes: ['orders:write'] });
     await cache.getToken('post');
+    await cache.getToken('dpop');
     await cache.getToken('user');
     await cache.getToken('login');
     await cache.getToken('login');
@@ -143,13 +152,14 @@ describe('secret scan', () => {
     const leakyToken = [...secrets].find((s) => s.startsWith('eyJ'))!;
     idp.failWith = {
       status: 401,
-      body: { error: 'invalid_client', error_description: `client secret ${CLIENT_SECRET} does not match; last token ${leakyToken}; refresh ${REFRESH_TOKEN}` },
+      body: { error: 'invalid_client', error_description: `client secret ${CLIENT_SECRET} does not match; last token ${leakyToken}; refresh ${REFRESH_TOKEN}; key ${DPOP_SECRETS[1]} ${DPOP_SECRETS[2]}` },
     };
     for (let i = 0; i < 3; i++) {
       clock.advance(60_000);
       await attempt('svc', () => cache.refresh('svc'));
       await attempt('post', () => cache.getToken('post', { subject: `bob-${i}` }));
       await attempt('user', () => cache.refresh('user'));
+      await attempt('dpop', () => cache.refresh('dpop'));
     }
     idp.failWith = { status: 500, body: { error: 'server_error', error_description: `upstream said: Authorization: Basic ${Buffer.from(`svc:${CLIENT_SECRET}`).toString('base64')}` } };
     secrets.add(Buffer.from(`svc:${CLIENT_SECRET}`).toString('base64'));
@@ -180,6 +190,9 @@ describe('secret scan', () => {
 
     // Everything the library says about itself.
     record('stats', cache.stats());
+    record('inspect dpop source', inspect(dpopSource, { depth: 10, showHidden: true }));
+    record('inspect dpop key', inspect(cache.dpopKey('dpop'), { depth: 10, showHidden: true }));
+    record('json dpop source', dpopSource);
     record('entries', cache.entries());
     for (const name of cache.sourceNames()) record(`sourceStatus ${name}`, cache.sourceStatus(name));
     record('events', events);

@@ -34,6 +34,8 @@ export interface DPoPResourceServer {
   readonly revoked: Set<string>;
   /** Also send the current nonce on successful replies (RFC 9449 §8.2 lets a server do so any time). */
   sendNonceOnSuccess: boolean;
+  /** A new nonce after every request (a server whose nonces are single-use). */
+  rotateOnEveryRequest: boolean;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startDPoPResourceServer(idp: DPoPIdp, options: { demandNon
     },
     revoked,
     sendNonceOnSuccess: false,
+    rotateOnEveryRequest: false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -74,6 +77,9 @@ export async function startDPoPResourceServer(idp: DPoPIdp, options: { demandNon
       status: 0,
     };
     requests.push(seen);
+    res.on('finish', () => {
+      if (rs.rotateOnEveryRequest) rs.rotateNonce();
+    });
     const refuse = (status: number, challenge: string, reason: string, nonce?: string) => {
       seen.status = status;
       seen.reason = reason;

@@ -120,7 +120,7 @@ describe('resolveDPoPOption', () => {
   it('lists the key text the user wrote as secrets (PEM, JWK private members), never a generated one', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    expect(resolveDPoPOption('x.dpop', { privateKey: `${pem}\n` })!.secrets).toEqual([pem.trim()]);
+    expect(resolveDPoPOption('x.dpop', { privateKey: `${pem}\n` })!.secrets).toEqual([pem.trim(), ...pem.trim().split('\n').slice(1, -1)]);
     const jwk = privateKey.export({ format: 'jwk' }) as Record<string, string>;
     expect(resolveDPoPOption('x.dpop', { privateKey: jwk })!.secrets.sort()).toEqual([jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi].sort());
     expect(resolveDPoPOption('x.dpop', true)!.secrets).toEqual([]);

@@ -344,7 +344,8 @@ function isKeyLike(value: object): boolean {
 
 /** The private key as text the user wrote (PEM, JWK private members): kept out of every message. */
 function secretTextsOf(material: unknown): string[] {
-  if (typeof material === 'string') return [material.trim()];
+  // The whole PEM and each of its base64 lines: a message quoting one line must not pass either.
+  if (typeof material === 'string') return [material.trim(), ...material.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith('-----'))];
   if (material === null || typeof material !== 'object' || isKeyLike(material)) return [];
   const out: string[] = [];
   for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
