@@ -5,6 +5,7 @@ export { TokenCacheService } from './nest/token-cache.service.js';
 export { getTokenClientToken } from './nest/token-client.constants.js';
 export { InjectTokenClient } from './nest/token-client.decorator.js';
 export type { TokenClientOptions } from './nest/token-client-options.interface.js';
+export { incomingBearerToken, IncomingRequestContextMiddleware, IncomingRequestContextModule } from './nest/incoming-request.context.js';
 export { TOKEN_CACHE_CLEANUP_INTERVAL, TOKEN_CACHE_MODULE_OPTIONS } from './nest/token-cache.constants.js';
 export {
   TOKEN_CACHE_ADMIN_DEFAULT_PATH,

@@ -4,6 +4,9 @@ export const tokenClientMessages = {
     `TokenCacheModule.forFeature({ name: "${name}" }) found no TokenCacheService. Import TokenCacheModule.forRoot() ` +
     'or forRootAsync() once in the application (it is global by default; with isGlobal: false it must be ' +
     'visible to the module that imports forFeature).',
+  badSubjectToken: (name: string) =>
+    `Invalid token cache option "subjectToken" of forFeature({ name: "${name}" }): expected 'incoming' (the bearer token of the ` +
+    'HTTP request being handled, for a tokenExchange source) or a function returning the subject token.',
   badOptions: () =>
     `Invalid token cache option "name": TokenCacheModule.forFeature() needs options like { name: 'billing', source: 'billing', baseURL: 'https://billing.example' }.`,
 } as const;

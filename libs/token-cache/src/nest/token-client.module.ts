@@ -8,6 +8,7 @@ import { ModuleRef } from '@nestjs/core';
 import axios, { type AxiosInstance } from 'axios';
 import { attachTokenCache, TokenCacheConfigError, type AttachTokenCacheOptions } from '../core/index.js';
 import { assertNonEmptyString } from '../core/validate.js';
+import { IncomingRequestContextModule, incomingBearerToken } from './incoming-request.context.js';
 import { getTokenClientToken } from './token-client.constants.js';
 import { tokenClientMessages } from './token-client.messages.js';
 import type { TokenClientOptions } from './token-client-options.interface.js';
@@ -67,12 +68,26 @@ export function createTokenClientModule(options: TokenClientOptions): DynamicMod
   const known = modules.get(options.name);
   if (known !== undefined && isDeepStrictEqual(known.options, options)) return known.module;
 
-  const { name, source, subject, scopes, audience, resource, header, scheme, ...axiosConfig } = options;
-  const attachOptions: AttachTokenCacheOptions = { source, subject, scopes, audience, resource, header, scheme };
+  const { name, source, subject, scopes, audience, resource, header, scheme, subjectToken, ...axiosConfig } = options;
+  const incoming = subjectToken === 'incoming';
+  if (subjectToken !== undefined && !incoming && typeof subjectToken !== 'function') {
+    throw new TokenCacheConfigError('subjectToken', tokenClientMessages.badSubjectToken(name));
+  }
+  const attachOptions: AttachTokenCacheOptions = {
+    source,
+    subject,
+    scopes,
+    audience,
+    resource,
+    header,
+    scheme,
+    ...(subjectToken !== undefined && { subjectToken: incoming ? incomingBearerToken : subjectToken }),
+  };
   const clientToken = getTokenClientToken(name);
   const lifecycleToken = `${clientToken}:lifecycle`;
   const module: DynamicModule = {
     module: TokenClientModule,
+    ...(incoming && { imports: [IncomingRequestContextModule] }),
     providers: [
       { provide: clientToken, useFactory: () => axios.create(axiosConfig) },
       {
