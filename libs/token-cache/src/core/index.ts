@@ -57,7 +57,17 @@ export { cacheKey, normalizeScopes } from './cache-key.js';
 export { DPoPKey, type DPoPKeyMaterial, type DPoPKeyOptions, type DPoPOption, type DPoPProofInput } from './dpop/dpop-key.js';
 export { backoffDelay } from './backoff.js';
 export { TOKEN_CACHE_METER_NAME, TOKEN_CACHE_METRICS, type TokenFetchOutcome } from './token-cache.metrics.js';
-export { jwtExpiresAt, parseOAuthTokenBody, validateTokenResponse } from './token-response.js';
+export {
+  assertHeaderSafeToken,
+  jwtExpiresAt,
+  jwtTimes,
+  parseOAuthTokenBody,
+  parseTokenEndpointBody,
+  resolveTokenType,
+  validateTokenResponse,
+  type TokenResponseRules,
+  type ValidTokenResponse,
+} from './token-response.js';
 export {
   attachTokenCache,
   type AttachTokenCacheOptions,

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   defaultTtlMs: 300_000,
   fetchTimeoutMs: 10_000,
   cleanupIntervalMs: 1_800_000,
+  maxTtlMs: 86_400_000,
+  maxTokenBytes: 16_384,
 } as const;
 
 export interface TokenCacheOptions {
@@ -33,6 +35,16 @@ export interface TokenCacheOptions {
   fetchTimeoutMs?: number;
   /** How often expired entries are removed (the Nest module schedules it). Default 1_800_000 ms (30 min). */
   cleanupIntervalMs?: number;
+  /**
+   * Longest lifetime given to any token, in ms: a longer `expires_in` / `expiresAt` / JWT `exp` is cut to it,
+   * so every `expiresAt` is a valid date and every shared-store key has a TTL. Default 86_400_000 (24 h).
+   */
+  maxTtlMs?: number;
+  /**
+   * Longest access token accepted, in bytes (tokens are ASCII): a longer one is a TokenResponseError and not
+   * cached, since most APIs reject a header that large. Default 16_384.
+   */
+  maxTokenBytes?: number;
   /** Sources fetched when the application starts (Nest: at bootstrap; core: `cache.preload()`). */
   preload?: string[];
   /** Time source; tests pass a fake clock. Default the system clock. */
@@ -76,6 +88,8 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
   assertPositiveInt('defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('fetchTimeoutMs', options.fetchTimeoutMs);
   assertTimerMs('cleanupIntervalMs', options.cleanupIntervalMs);
+  assertPositiveInt('maxTtlMs', options.maxTtlMs);
+  assertPositiveInt('maxTokenBytes', options.maxTokenBytes);
   const preload = options.preload ?? [];
   if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string')) {
     throw new TokenCacheConfigError('preload', messages.config('preload', 'expected an array of source names'));
@@ -111,6 +125,8 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     defaultTtlMs: options.defaultTtlMs ?? DEFAULTS.defaultTtlMs,
     fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULTS.fetchTimeoutMs,
     cleanupIntervalMs: options.cleanupIntervalMs ?? DEFAULTS.cleanupIntervalMs,
+    maxTtlMs: options.maxTtlMs ?? DEFAULTS.maxTtlMs,
+    maxTokenBytes: options.maxTokenBytes ?? DEFAULTS.maxTokenBytes,
     preload,
     clock,
     random: options.random ?? Math.random,

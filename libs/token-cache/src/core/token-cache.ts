@@ -557,7 +557,12 @@ export class TokenCache {
       const shared = this.store.exclusive === undefined ? undefined : (this.store as Required<Pick<TokenStore, 'exclusive'>>);
       const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock, shared }), timedOut]);
       const receivedAt = this.clock.now();
-      const valid = validateTokenResponse(response, request.source, receivedAt, source.defaultTtlMs ?? this.options.defaultTtlMs);
+      const valid = validateTokenResponse(response, request.source, receivedAt, {
+        defaultTtlMs: source.defaultTtlMs ?? this.options.defaultTtlMs,
+        maxTtlMs: this.options.maxTtlMs,
+        maxTokenBytes: this.options.maxTokenBytes,
+        dpop: dpopKeyOf(source) !== undefined,
+      });
       return {
         accessToken: valid.accessToken,
         tokenType: valid.tokenType,

@@ -31,6 +31,8 @@ export interface TokenResponse {
   refreshToken?: string;
   /** Space-separated scopes granted. */
   scope?: string;
+  /** Seconds from now after which the IdP asks for a refresh (its `refresh_in`, as Azure managed identity sends). */
+  refreshIn?: number;
 }
 
 /** A token as the cache hands it out. */

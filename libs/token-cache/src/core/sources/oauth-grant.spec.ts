@@ -82,6 +82,81 @@ describe('2xx replies that cannot be used are TokenResponseError', () => {
   });
 });
 
+describe('replies as real IdPs send them', () => {
+  const form = (status: number, body: string, type = 'application/x-www-form-urlencoded; charset=utf-8'): Reply => (res) => (res.writeHead(status, { 'content-type': type }), res.end(body));
+
+  it('a form-encoded token reply (older GitHub, Azure AD v1) is parsed like JSON', async () => {
+    expect(await fetchWith(form(200, 'access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer'))).toEqual({
+      accessToken: 'gho_16C7e42F292c6912E7710c838347Ae178B4a',
+      tokenType: 'bearer',
+      scope: 'repo,gist',
+    });
+    expect(await fetchWith(form(200, 'token_type=Bearer&expires_in=3599&ext_expires_in=3599&access_token=ab%2Bc%2F%3D', 'text/plain'))).toMatchObject({
+      accessToken: 'ab+c/=',
+      expiresIn: 3599,
+    });
+  });
+
+  it('a form-encoded error reply on a 400 keeps its oauthError', async () => {
+    const error = (await failWith(form(400, 'error=invalid_client&error_description=bad+client'))) as TokenFetchError;
+    expect(error).toMatchObject({ name: 'TokenFetchError', status: 400, oauthError: 'invalid_client', oauthErrorDescription: 'bad client', retryable: false });
+  });
+
+  it.each([
+    ['invalid_grant', false],
+    ['invalid_client', false],
+    ['invalid_request', false],
+    ['invalid_scope', false],
+    ['temporarily_unavailable', true],
+    ['server_error', true],
+  ])('a 200 with {"error":"%s"} is a TokenFetchError classified as on a 400 (retryable: %s)', async (code, retryable) => {
+    const on200 = (await failWith((res) => json(res, 200, { error: code, error_description: 'said on a 200' }))) as TokenFetchError;
+    const on400 = (await failWith((res) => json(res, 400, { error: code, error_description: 'said on a 200' }))) as TokenFetchError;
+    expect(on200).toBeInstanceOf(TokenFetchError);
+    expect(on200).toMatchObject({ status: 200, oauthError: code, oauthErrorDescription: 'said on a 200', retryable });
+    expect(on200.retryable).toBe(on400.retryable);
+    expect(on200.message).toContain(`error "${code}"`);
+  });
+
+  it('a 200 form-encoded error and a 200 with both access_token and error are errors too', async () => {
+    expect(await failWith(form(200, 'error=invalid_grant'))).toMatchObject({ name: 'TokenFetchError', oauthError: 'invalid_grant', retryable: false });
+    expect(await failWith((res) => json(res, 200, { access_token: 'x', error: 'invalid_grant' }))).toMatchObject({ name: 'TokenFetchError', oauthError: 'invalid_grant' });
+  });
+
+  it('through the cache: a 200 invalid_grant backs off as long as the same error on a 400 (not 1 s), and caches nothing', async () => {
+    const backoffAfter = async (r: Reply) => {
+      const clock = new FakeClock();
+      const cache = new TokenCache({ sources: { api: source() }, clock, random: () => 0.5 });
+      reply = r;
+      await expect(cache.getToken('api')).rejects.toMatchObject({ name: 'TokenFetchError', oauthError: 'invalid_grant' });
+      expect(cache.entries()).toEqual([]);
+      reply = (res) => json(res, 200, { access_token: 'later', token_type: 'Bearer' });
+      const before = server.requests.length;
+      let waited = 0;
+      for (; waited < 60_000; waited += 500) {
+        clock.advance(500);
+        if ((await cache.getToken('api').catch(() => undefined)) === 'later') break;
+      }
+      expect(server.requests.length).toBe(before + 1);
+      await cache.close();
+      return waited + 500;
+    };
+    const on200 = await backoffAfter((res) => json(res, 200, { error: 'invalid_grant' }));
+    const on400 = await backoffAfter((res) => json(res, 400, { error: 'invalid_grant' }));
+    expect(on200).toBe(on400);
+    expect(on200).toBeGreaterThan(1_500);
+  });
+
+  it('an IdP that puts a secret into "error" leaves no oauthError holding it', async () => {
+    const secretCode = 'cl:ient%2B+secret';
+    const s = clientCredentials({ tokenUrl: server.url, clientId: 'c', clientSecret: secretCode });
+    reply = (res) => json(res, 400, { error: secretCode });
+    const e2 = (await s.fetchToken({ source: 'api' }, ctx()).catch((e: unknown) => e)) as TokenFetchError;
+    expect(e2.oauthError).toBeUndefined();
+    expect(e2.message).not.toContain(secretCode);
+  });
+});
+
 describe('non-2xx replies are TokenFetchError with status, oauthError, retryable, retryAfterMs', () => {
   it('429 with Retry-After in seconds: retryable, retryAfterMs', async () => {
     const error = (await failWith((res) => json(res, 429, { error: 'slow_down' }, { 'retry-after': '7' }))) as TokenFetchError;

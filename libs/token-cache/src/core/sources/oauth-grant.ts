@@ -11,7 +11,9 @@
  * differs from their checks: we need the status and `Retry-After` of every failure (the body's OAuth error
  * even behind a `WWW-Authenticate` header), an `expires_in` like `"3600abc"` must be rejected, and a missing
  * `token_type`, an RFC 8693 `issued_token_type` or an `id_token` we don't check must not fail an otherwise
- * good token. For a 2xx reply, `parseOAuthTokenBody` is the one rule.
+ * good token. The body is read with a byte limit (`readBoundedText`, `maxResponseBytes`), in its dialect
+ * (JSON or form-encoded, `parseTokenEndpointBody`); a 2xx reply with `error` is classified like the same
+ * error on a 400.
  */
 import { allowInsecureRequests, customFetch, genericTokenEndpointRequest, type CustomFetchOptions } from 'oauth4webapi';
 import { Configuration } from 'openid-client';
@@ -20,8 +22,9 @@ import { asksForTokenEndpointNonce, resolveDPoPOption, TokenEndpointDPoP, type D
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
-import { parseOAuthTokenBody } from '../token-response.js';
-import { assertNonEmptyString, assertTimerMs, assertUrl, describeValue } from '../validate.js';
+import { isErrorReply, parseTokenEndpointBody, tokenResponseFromFields } from '../token-response.js';
+import { assertNonEmptyString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText, ReplyTooLargeError } from './bounded-body.js';
 import {
   ALL_AUTH_METHODS,
   createClientAuthentication,
@@ -83,6 +86,11 @@ export interface OAuthClientOptions {
    * the tokens are bound to the key (`token_type: DPoP`). Default off.
    */
   dpop?: DPoPOption;
+  /**
+   * Largest reply body read, in bytes. A larger reply is abandoned (its connection closed) as a
+   * TokenResponseError, so a misrouted download or an endless body never fills memory. Default 1_048_576.
+   */
+  maxResponseBytes?: number;
 }
 
 /** Parameters the grant itself sets: `extraParams` may not override them. */
@@ -116,6 +124,7 @@ export class OAuthGrantClient {
   readonly authMethod: OAuthAuthMethod;
   readonly extraParams: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
+  readonly maxResponseBytes: number;
   private readonly insecure: boolean;
   private readonly transport: OAuthTransport;
   private readonly endpoint: EndpointResolver;
@@ -157,6 +166,7 @@ export class OAuthGrantClient {
     }
     if (clientIdRequired || options.clientId !== undefined) assertNonEmptyString(`${factory}.clientId`, options.clientId);
     assertTimerMs(`${factory}.timeoutMs`, options.timeoutMs);
+    assertPositiveInt(`${factory}.maxResponseBytes`, options.maxResponseBytes);
     const authMethod = options.authMethod ?? defaultAuthMethod;
     if (!allowedMethods.includes(authMethod)) {
       throw new TokenCacheConfigError(
@@ -169,6 +179,7 @@ export class OAuthGrantClient {
     this.clientId = options.clientId;
     this.authMethod = authMethod;
     this.timeoutMs = options.timeoutMs;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.extraParams = validateExtraParams(`${factory}.extraParams`, options.extraParams);
     this.insecure = new URL(options.tokenUrl ?? options.issuer!).protocol === 'http:';
     this.transport = createOAuthTransport(factory, options.tls, options.fetch);
@@ -183,7 +194,7 @@ export class OAuthGrantClient {
       tokenUrl: options.tokenUrl,
       insecure: this.insecure,
       fetch: (url, init) => this.transport.fetch(url, init),
-      readBody: (response) => response.text(),
+      readBody: (response) => readBoundedText(response, this.maxResponseBytes),
     });
   }
 
@@ -278,19 +289,31 @@ export class OAuthGrantClient {
     }
     let text: string;
     try {
-      text = await res.text();
+      text = await readBoundedText(res, this.maxResponseBytes);
     } catch (error) {
       if (signal.aborted) throw transportError(error, source, signal);
-      if (res.ok) throw new TokenResponseError(messages.badResponse(source, sourceMessages.truncated()), source);
-      text = ''; // an error reply cut short: its status still says enough
+      if (res.ok) {
+        const problem = error instanceof ReplyTooLargeError ? sourceMessages.tooLarge(this.maxResponseBytes) : sourceMessages.truncated();
+        throw new TokenResponseError(messages.badResponse(source, problem), source);
+      }
+      text = ''; // an error reply cut short or too large: its status still says enough
     }
     if (!res.ok && nonceRetry && asksForTokenEndpointNonce(res.status, res.headers, text)) {
       return { response: new Response(text, { status: res.status, headers: res.headers }) };
     }
-    if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets);
-    const parsed: TokenResponse = parseOAuthTokenBody(text, source);
-    // Status and headers kept for oauth4webapi's DPoP nonce bookkeeping; the body was parsed above.
-    return { response: new Response(text, { status: res.status, headers: res.headers }), parsed };
+    const contentType = res.headers.get('content-type');
+    if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets, contentType);
+    const fields = parseTokenEndpointBody(text, contentType, source);
+    // Some IdPs answer 200 with an RFC 6749 §5.2 error body: the same error as on a 400, not a bad reply.
+    if (isErrorReply(fields)) throw httpError(res.status, res.headers.get('retry-after'), fields, source, context, secrets, contentType, 400);
+    const parsed: TokenResponse = tokenResponseFromFields(fields, source);
+    // oauth4webapi gets the reply as JSON whatever its dialect was (status and headers kept for its DPoP nonce
+    // bookkeeping); our parse above is the one that counts.
+    const headers = new Headers(res.headers);
+    headers.set('content-type', 'application/json');
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return { response: new Response(JSON.stringify(fields), { status: res.status, headers }), parsed };
   }
 }
 
@@ -305,30 +328,43 @@ function assertEndpointUrl(option: string, value: unknown): asserts value is str
 
 const OAUTH_ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
-/** The TokenFetchError for a non-2xx reply (RFC 6749 §5.2 error body where there is one). */
+/**
+ * The TokenFetchError for an error reply (RFC 6749 §5.2 error body, JSON or form-encoded, where there is one).
+ * `body` is the reply text or its already parsed fields; `classifyAs` is the status whose rules decide
+ * retryability (a 2xx reply with `error` is classified as a 400 would be), `status` is reported as sent.
+ */
 export function httpError(
   status: number,
   retryAfter: string | null,
-  text: string,
+  body: string | Record<string, unknown>,
   source: string,
   context: Pick<TokenFetchContext, 'clock'>,
   secrets: string[] = [],
+  contentType: string | null = null,
+  classifyAs: number = status,
 ): TokenFetchError {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined; // HTML error pages and the like: the status is all there is
+  let o: Record<string, unknown> = {};
+  if (typeof body !== 'string') o = body;
+  else {
+    try {
+      o = parseTokenEndpointBody(body, contentType, source);
+    } catch {
+      // HTML error pages and the like: the status is all there is
+    }
   }
-  const o = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   // RFC 6749 §5.2: an error code is a few printable ASCII characters without '"' or '\\'. Anything else
-  // (an echoed token, a stack trace) is not a code and never reaches the message or the field.
-  const oauthError = typeof o.error === 'string' && OAUTH_ERROR_CODE.test(o.error) ? o.error : undefined;
+  // (an echoed token, a stack trace) is not a code and never reaches the message or the field; nor does a
+  // "code" that holds a secret.
+  const code = typeof o.error === 'string' && OAUTH_ERROR_CODE.test(o.error) ? o.error : undefined;
+  const oauthError = code !== undefined && redact(code, secrets) === code ? code : undefined;
   const description =
     typeof o.error_description === 'string' && o.error_description !== '' ? redact(o.error_description, secrets).slice(0, 300) : undefined;
   const retryable =
     !(oauthError !== undefined && FATAL_OAUTH_ERRORS.has(oauthError)) &&
-    (status >= 500 || status === 429 || status === 408 || (oauthError !== undefined && RETRYABLE_OAUTH_ERRORS.has(oauthError)));
+    (classifyAs >= 500 ||
+      classifyAs === 429 ||
+      classifyAs === 408 ||
+      (oauthError !== undefined && RETRYABLE_OAUTH_ERRORS.has(oauthError)));
   const retryAfterMs = retryable ? parseRetryAfter(retryAfter, context.clock.now()) : undefined;
   return new TokenFetchError(sourceMessages.httpError(source, status, oauthError, description), {
     source,

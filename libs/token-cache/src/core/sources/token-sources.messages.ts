@@ -12,6 +12,8 @@ export const sourceMessages = {
     `Fetching a token for source "${source}" failed: the token endpoint could not be reached (${detail}). Check "tokenUrl" and the network.`,
   aborted: (source: string) => `Fetching a token for source "${source}" was aborted (timeout or shutdown) before the token endpoint answered.`,
   truncated: () => `the reply ended before its body was complete (truncated)`,
+  tooLarge: (maxBytes: number) =>
+    `the reply is larger than maxResponseBytes (${maxBytes} bytes) and was abandoned; a token reply is a few KB, so "tokenUrl" probably points at something else (raise the source's "maxResponseBytes" if not)`,
   clientLibrary: (source: string, detail: string) =>
     `Fetching a token for source "${source}" failed before a reply was read: ${detail}`,
   rotationCallbackFailed: (source: string, detail: string) =>
