@@ -79,18 +79,5 @@ export function describeError(error: unknown): { name: string; message: string }
   return { name: 'Error', message: String(error) };
 }
 
-const REDACTED = '[redacted]';
-/** JWTs, and whatever follows a `Bearer ` / `Basic ` scheme. */
-const TOKEN_PATTERNS = [/eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, /\b(Bearer|Basic)\s+[\w\-.~+/=]+/gi];
-
-/** Removes known secret values and anything shaped like a bearer token or JWT from `text`. */
-export function redact(text: string, secrets: Iterable<string> = []): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join(REDACTED);
-  }
-  for (const pattern of TOKEN_PATTERNS) {
-    out = out.replace(pattern, (m, scheme?: string) => (typeof scheme === 'string' && !m.startsWith('eyJ') ? `${scheme} ${REDACTED}` : REDACTED));
-  }
-  return out;
-}
+/** Redaction lives in redact.ts; re-exported here for the modules that import it with the errors. */
+export { redact } from './redact.js';

@@ -15,5 +15,9 @@ export const messages = {
     `Fetching a token for source "${source}" timed out after ${ms} ms (raise "fetchTimeoutMs" or the source's "timeoutMs" if the identity provider is slow).`,
   badResponse: (source: string, problem: string) =>
     `The token response for source "${source}" is unusable: ${problem}. Nothing was cached.`,
+  badParams: (method: string, field: string, problem: string) =>
+    `Invalid token parameters${method ? ` for ${method}()` : ''}: "${field}" ${problem.startsWith('is ') || problem.startsWith('has ') ? problem : `— ${problem}`}.`,
+  unknownOption: (option: string, suggestion: string | undefined) =>
+    `Unknown token cache option "${option}"${suggestion ? `: did you mean "${suggestion}"?` : '. Remove it, or check its spelling against the documented options.'}`,
   closed: (source: string) => `The token cache was closed while fetching a token for source "${source}".`,
 } as const;

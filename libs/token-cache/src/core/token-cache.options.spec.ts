@@ -84,3 +84,110 @@ describe('timer-valued options', () => {
     expect(() => tokenFunction(() => 't', { timeoutMs: 2 ** 31 })).toThrow(expect.objectContaining({ option: 'tokenFunction.timeoutMs' }));
   });
 });
+
+describe('every option fuzzed with wrong types', () => {
+  const WRONG: [string, unknown][] = [
+    ['null', null],
+    ['NaN', Number.NaN],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['an array', [1]],
+    ['an object', { value: 1 }],
+    ['a function', () => 1],
+    ['a symbol', Symbol('x')],
+    ['a bigint', 1000n],
+    ['a numeric string', '1000'],
+    ['a boolean', true],
+    ['a negative number', -1],
+    ['a fraction', 0.5],
+  ];
+  const numeric = ['maxEntries', 'expirySkewMs', 'refreshBeforeExpiryMs', 'defaultTtlMs', 'fetchTimeoutMs', 'cleanupIntervalMs', 'maxTtlMs', 'maxTokenBytes'];
+  for (const option of numeric) {
+    it.each(WRONG)(`${option} = %s is a TokenCacheConfigError naming it`, (_what, value) => {
+      const error = configError(() => new TokenCache({ sources, [option]: value }));
+      expect(error.option).toBe(option);
+    });
+  }
+  for (const [option, values] of [
+    ['random', [null, 0.5, 'Math.random', {}, [], Symbol('r'), 1n, true]],
+    ['clock', [null, 5, 'now', {}, [], () => 1, { now: 5 }]],
+    ['store', [null, 5, 'memory', {}, [], () => 1]],
+    ['meterProvider', [null, 5, 'otel', {}, []]],
+    ['preload', [null, 'api', [5], ['missing'], {}, () => ['api']]],
+    ['sources', [null, 5, 'api', [], () => ({})]],
+  ] as [string, unknown[]][]) {
+    it.each(values.map((v) => [typeof v === 'symbol' ? 'symbol' : typeof v === 'bigint' ? 'bigint' : JSON.stringify(v) ?? typeof v, v]))(
+      `${option} = %s is a TokenCacheConfigError naming it`,
+      (_what, value) => {
+        const error = configError(() => new TokenCache({ sources, [option]: value } as never));
+        expect(error.option.startsWith(option)).toBe(true);
+      },
+    );
+  }
+});
+
+describe('0.2 option rules', () => {
+  it('maxEntries is at most 10_000_000 (2**31 would abort the process allocating)', () => {
+    expect(configError(() => new TokenCache({ sources, maxEntries: 2 ** 31 })).message).toContain('at most 10000000');
+    expect(() => new TokenCache({ sources, maxEntries: 10_000_000 })).not.toThrow();
+    configError(() => new TokenCache({ sources, maxEntries: 10_000_001 }));
+  });
+
+  it('maxTtlMs and maxTokenBytes are positive integers (maxTtlMs at most ten years)', () => {
+    expect(() => new TokenCache({ sources, maxTtlMs: 60_000, maxTokenBytes: 4096 })).not.toThrow();
+    expect(configError(() => new TokenCache({ sources, maxTtlMs: Number.MAX_SAFE_INTEGER })).option).toBe('maxTtlMs');
+    expect(configError(() => new TokenCache({ sources, maxTokenBytes: 0 })).option).toBe('maxTokenBytes');
+  });
+
+  it.each([
+    [{}, 'logger.warn'],
+    [{ warn: (): void => undefined }, 'logger.error'],
+    [{ warn: 'x', error: () => undefined }, 'logger.warn'],
+    [{ warn: () => undefined, error: () => undefined, log: 5 }, 'logger.log'],
+    [{ warn: () => undefined, error: () => undefined, debug: {} }, 'logger.debug'],
+    [null, 'logger'],
+    ['console', 'logger'],
+    [5, 'logger'],
+  ] as [unknown, string][])('logger %j is a TokenCacheConfigError naming %s', (logger, option) => {
+    expect(configError(() => new TokenCache({ sources, logger: logger as never })).option).toBe(option);
+  });
+
+  it('accepts console, an object with warn/error only, and a class instance logger', () => {
+    class L {
+      warn(): void {}
+      error(): void {}
+    }
+    const plain = { warn(): void {}, error(): void {} };
+    for (const logger of [console, plain, new L()]) expect(() => new TokenCache({ sources, logger })).not.toThrow();
+  });
+
+  it('a logger: {} no longer makes a failed fetch throw a TypeError: it fails at start', () => {
+    configError(() => new TokenCache({ sources, logger: {} as never }));
+  });
+
+  it.each([
+    ['fetchTimeoutMS', 'fetchTimeoutMs'],
+    ['maxentries', 'maxEntries'],
+    ['expirySkew', 'expirySkewMs'],
+    ['defaultTTLMs', 'defaultTtlMs'],
+    ['sorces', 'sources'],
+    ['refreshBeforeExpiry', 'refreshBeforeExpiryMs'],
+    ['totallyUnrelated', undefined],
+  ])('an unknown option %s is a TokenCacheConfigError naming it (did you mean %s?)', (option, suggestion) => {
+    const error = configError(() => new TokenCache({ sources, [option]: 1 } as never));
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(`"${option}"`);
+    if (suggestion) expect(error.message).toContain(`did you mean "${suggestion}"`);
+    else expect(error.message).not.toContain('did you mean');
+  });
+
+  it('forRoot fields returned by a forRootAsync factory are named as such', () => {
+    expect(configError(() => new TokenCache({ sources, admin: { enabled: true } } as never)).message).toContain('forRootAsync');
+  });
+
+  it('the list of known names matches every option the cache reads', async () => {
+    const { TOKEN_CACHE_OPTION_NAMES } = await import('./token-cache.options.js');
+    const all = Object.fromEntries(TOKEN_CACHE_OPTION_NAMES.map((n) => [n, undefined]));
+    expect(() => new TokenCache({ ...all, sources } as never)).not.toThrow();
+  });
+});

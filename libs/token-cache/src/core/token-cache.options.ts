@@ -5,7 +5,7 @@ import { messages } from './token-cache.messages.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 import type { Clock, TokenCacheLogger } from './token-cache.types.js';
-import { assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
+import { assertKnownOptions, assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
 
 export const DEFAULTS = {
   maxEntries: 10_000,
@@ -65,11 +65,50 @@ export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store'
 
 const STORE_METHODS = ['getSync', 'peek', 'get', 'set', 'delete', 'entries', 'subscribe'] as const;
 
+/**
+ * Every option name of TokenCacheOptions. An option added to the interface must be added here too, or it
+ * is rejected as unknown (the spec checks that the two agree).
+ */
+export const TOKEN_CACHE_OPTION_NAMES = [
+  'sources',
+  'store',
+  'maxEntries',
+  'expirySkewMs',
+  'refreshBeforeExpiryMs',
+  'defaultTtlMs',
+  'fetchTimeoutMs',
+  'cleanupIntervalMs',
+  'maxTtlMs',
+  'maxTokenBytes',
+  'preload',
+  'clock',
+  'random',
+  'logger',
+  'meterProvider',
+] as const satisfies readonly (keyof TokenCacheOptions)[];
+
+/** The most entries a memory store may be asked to hold: beyond this a typo (2**31) would exhaust memory. */
+export const MAX_ENTRIES_LIMIT = 10_000_000;
+/** The longest `maxTtlMs`: ten years, so that every `expiresAt` stays a valid Date. */
+export const MAX_TTL_LIMIT_MS = 315_576_000_000;
+
+/** Fields of forRoot/forRootAsync itself that a forRootAsync factory may return by mistake. */
+const MODULE_FIELDS = new Set(['isGlobal', 'admin', 'imports', 'inject', 'useFactory', 'useClass', 'useExisting']);
+
 /** Validates options and fills in defaults. Throws TokenCacheConfigError naming the first bad option. */
 export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined, clock: Clock): ResolvedTokenCacheOptions {
   if (options === null || typeof options !== 'object') {
     throw new TokenCacheConfigError('options', messages.config('options', `expected an object, got ${describeValue(options)}`));
   }
+  for (const name of Object.keys(options)) {
+    if (MODULE_FIELDS.has(name) && !(TOKEN_CACHE_OPTION_NAMES as readonly string[]).includes(name)) {
+      throw new TokenCacheConfigError(
+        name,
+        messages.config(name, 'is a field of TokenCacheModule.forRoot()/forRootAsync() itself, not of the cache options a forRootAsync factory returns; move it there'),
+      );
+    }
+  }
+  assertKnownOptions(options, TOKEN_CACHE_OPTION_NAMES);
   const { sources } = options;
   if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) {
     throw new TokenCacheConfigError('sources', messages.config('sources', `expected an object of named token sources, got ${describeValue(sources)}`));
@@ -83,14 +122,20 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     }
   }
   assertPositiveInt('maxEntries', options.maxEntries);
+  if (typeof options.maxEntries === 'number' && options.maxEntries > MAX_ENTRIES_LIMIT) {
+    throw new TokenCacheConfigError('maxEntries', messages.config('maxEntries', `expected at most ${MAX_ENTRIES_LIMIT}, got ${options.maxEntries}`));
+  }
   assertNonNegativeInt('expirySkewMs', options.expirySkewMs);
   assertNonNegativeInt('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs);
   assertPositiveInt('defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('fetchTimeoutMs', options.fetchTimeoutMs);
   assertTimerMs('cleanupIntervalMs', options.cleanupIntervalMs);
   assertPositiveInt('maxTtlMs', options.maxTtlMs);
+  if (typeof options.maxTtlMs === 'number' && options.maxTtlMs > MAX_TTL_LIMIT_MS) {
+    throw new TokenCacheConfigError('maxTtlMs', messages.config('maxTtlMs', `expected at most ${MAX_TTL_LIMIT_MS} ms (ten years), got ${options.maxTtlMs}`));
+  }
   assertPositiveInt('maxTokenBytes', options.maxTokenBytes);
-  const preload = options.preload ?? [];
+  const preload = options.preload === undefined ? [] : options.preload;
   if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string')) {
     throw new TokenCacheConfigError('preload', messages.config('preload', 'expected an array of source names'));
   }
@@ -105,6 +150,7 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
       throw new TokenCacheConfigError('store', messages.config('store', `expected a TokenStore; missing ${missing.join(', ')}`));
     }
   }
+  assertLogger(options.logger);
   if (options.random !== undefined && typeof options.random !== 'function') {
     throw new TokenCacheConfigError('random', messages.config('random', 'expected a function returning a number in [0, 1)'));
   }
@@ -131,4 +177,23 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     clock,
     random: options.random ?? Math.random,
   };
+}
+
+/** `logger`: callable `warn` and `error`, and `log`/`debug` callable when present (Nest's Logger, console, pino…). */
+function assertLogger(logger: unknown): void {
+  if (logger === undefined) return;
+  if (logger === null || (typeof logger !== 'object' && typeof logger !== 'function')) {
+    throw new TokenCacheConfigError('logger', messages.config('logger', `expected an object with warn() and error() (e.g. Nest's Logger or console), got ${describeValue(logger)}`));
+  }
+  const l = logger as Record<string, unknown>;
+  for (const method of ['warn', 'error'] as const) {
+    if (typeof l[method] !== 'function') {
+      throw new TokenCacheConfigError(`logger.${method}`, messages.config(`logger.${method}`, `expected a function (a logger needs warn() and error()), got ${describeValue(l[method])}`));
+    }
+  }
+  for (const method of ['log', 'debug'] as const) {
+    if (l[method] !== undefined && typeof l[method] !== 'function') {
+      throw new TokenCacheConfigError(`logger.${method}`, messages.config(`logger.${method}`, `expected a function when present, got ${describeValue(l[method])}`));
+    }
+  }
 }

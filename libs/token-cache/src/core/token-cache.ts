@@ -5,7 +5,7 @@
 import { sourceStatusOf } from './source-status.js';
 import { Observable, Subject } from 'rxjs';
 import { backoffDelay } from './backoff.js';
-import { KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
+import { appendParams, KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
 import { DPoPKey } from './dpop/dpop-key.js';
 import { MemoryTokenStore } from './memory-token-store.js';
@@ -13,7 +13,7 @@ import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTa
 import type { TokenSource } from './sources/token-source.interface.js';
 import {
   describeError,
-  redact,
+  TokenCacheConfigError,
   TokenCacheError,
   TokenFetchError,
   UnknownTokenSourceError,
@@ -34,6 +34,9 @@ import type {
   TokenSourceStatus,
 } from './token-cache.types.js';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
+import { redactError } from './redact.js';
+import { assertTokenParams } from './token-params.js';
+import { describeValue } from './validate.js';
 import { validateTokenResponse } from './token-response.js';
 import { capBySubjectToken } from './subject-token.js';
 
@@ -99,7 +102,7 @@ export class TokenCache {
     this.skew = this.options.expirySkewMs;
     for (const [name, source] of this.sources) {
       const key = sourceKey(name, dpopKeyOf(source)?.thumbprint);
-      this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries), counters: createCounters() });
+      this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries, checkedKey), counters: createCounters() });
     }
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
       counters: new Map([...this.perSource].map(([name, { counters }]) => [name, counters])),
@@ -119,7 +122,15 @@ export class TokenCache {
   getToken(source: string, params?: TokenParams): Promise<string> {
     const own = this.ownOf(source);
     if (own === undefined) return Promise.reject(this.unknownSource(source));
-    const key = params === undefined ? own.key : own.keys.keyOf(params);
+    let key = own.key;
+    if (params !== undefined) {
+      // A key is built (and its parameters checked) only on a memo miss; a bad one rejects, never throws.
+      try {
+        key = own.keys.keyOf(params);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     const token = this.warm(own, key, params);
     return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
   }
@@ -137,6 +148,7 @@ export class TokenCache {
 
   /** The cached token with its type, expiry and scopes (a read-only object). */
   async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
+    assertTokenParams(params, 'getCachedToken');
     const own = this.ownOf(source);
     if (own === undefined) throw this.unknownSource(source);
     const key = params === undefined ? own.key : own.keys.keyOf(params);
@@ -221,6 +233,7 @@ export class TokenCache {
 
   /** Fetches a new token now (joining a fetch already in flight for the key) and caches it. */
   async refresh(source: string, params?: TokenParams): Promise<string> {
+    assertTokenParams(params, 'refresh');
     const key = this.keyOf(source, params);
     this.markUsed(source);
     const inFlight = this.inFlight.get(key);
@@ -240,6 +253,10 @@ export class TokenCache {
    * late 401 for an old token never throws away a newer one. True when an entry was removed.
    */
   async invalidate(source: string, params?: TokenParams, token?: string): Promise<boolean> {
+    assertTokenParams(params, 'invalidate');
+    if (token !== undefined && typeof token !== 'string') {
+      throw new TokenCacheConfigError('token', messages.badParams('invalidate', 'token', `expected the token string to compare with, got ${describeValue(token)}`));
+    }
     const key = this.keyOf(source, params);
     const removed = await this.store.delete(key, token);
     if (removed) {
@@ -608,14 +625,7 @@ export class TokenCache {
       const token = this.store.peek(k);
       if (token !== undefined) known.push(token.accessToken);
     }
-    const fields = error as unknown as Record<string, unknown>;
-    for (const field of ['message', 'stack', 'oauthErrorDescription']) {
-      const value = fields[field];
-      if (typeof value !== 'string') continue;
-      const clean = redact(value, known);
-      if (clean !== value) Object.defineProperty(error, field, { value: clean, writable: true, configurable: true, enumerable: field === 'oauthErrorDescription' });
-    }
-    return error;
+    return redactError(error, known);
   }
 
   private onFetchSucceeded(key: string, source: string): void {
@@ -729,6 +739,12 @@ function toRequest(source: string, params: TokenParams | undefined): TokenReques
     ...(params.resource !== undefined && params.resource !== '' && { resource: params.resource }),
     ...(params.subjectToken !== undefined && params.subjectToken !== '' && { subjectToken: params.subjectToken }),
   };
+}
+
+/** The key of checked parameters: the memo calls this on each miss, so a remembered parameter set is checked once. */
+function checkedKey(sourceKey: string, params: TokenParams): string {
+  assertTokenParams(params, '');
+  return appendParams(sourceKey, params);
 }
 
 const accessTokenOf = (token: StoredToken): string => token.accessToken;

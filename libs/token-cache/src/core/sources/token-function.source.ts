@@ -14,6 +14,12 @@ export interface TokenFunctionOptions {
   defaultTtlMs?: number;
   /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * Values your function uses that must never be shown (an API key, a password, a session): redacted, in
+   * every encoding, from every error, event, log line and health detail, including an error's `cause` chain.
+   * A list, or a function returning the current list.
+   */
+  secrets?: string[] | (() => string[]);
 }
 
 /**
@@ -26,7 +32,17 @@ export function tokenFunction(fn: TokenFunction, options: TokenFunctionOptions =
   }
   assertPositiveInt('tokenFunction.defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('tokenFunction.timeoutMs', options.timeoutMs);
+  const { secrets } = options;
+  if (secrets !== undefined && typeof secrets !== 'function' && !(Array.isArray(secrets) && secrets.every((s) => typeof s === 'string'))) {
+    throw new TokenCacheConfigError('tokenFunction.secrets', messages.config('tokenFunction.secrets', 'expected an array of strings or a function returning one'));
+  }
   return {
+    ...(secrets !== undefined && {
+      secrets: () => {
+        const list: unknown = typeof secrets === 'function' ? secrets() : secrets;
+        return Array.isArray(list) ? list.filter((s): s is string => typeof s === 'string') : [];
+      },
+    }),
     kind: 'function',
     defaultTtlMs: options.defaultTtlMs,
     timeoutMs: options.timeoutMs,
