@@ -4,6 +4,9 @@
  * line, event, stat, entry, source status, metric, health reply, admin reply and error message for them.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Injectable, Module } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
@@ -11,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientCredentials,
   InjectTokenClient,
+  jwtBearer,
+  tokenExchange,
   refreshTokenGrant,
   TokenCacheModule,
   TokenCacheService,
@@ -21,6 +26,7 @@ import { FakeClock, flush } from '../libs/token-cache/src/core/testing/fake-cloc
 import { testMetrics, type TestMetrics } from '../libs/token-cache/src/core/testing/metric-reader.js';
 import { distinctTokensWithSubject } from './support/idp-token-function.js';
 import { startMockIdp, type MockIdp } from './support/mock-idp.js';
+import { CLIENT_SECRET as GRANTS_SECRET, startGrantsIdp, type GrantsIdp } from './support/grants-idp.js';
 import { bootObservedApp, type ObservedApp } from './support/observed-app.js';
 import { startResourceServer, type ResourceServer } from './support/resource-server.js';
 
@@ -44,7 +50,11 @@ describe('secret scan', () => {
   let observed: ObservedApp;
   let otel: TestMetrics;
   /** Every secret and token value that must never show up. */
-  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, ...DPOP_SECRETS]);
+  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, ...DPOP_SECRETS, GRANTS_SECRET]);
+  // The enterprise grants: subject tokens, actor tokens and assertions (file, function) are secrets too.
+  let grants: GrantsIdp;
+  const assertionDir = mkdtempSync(join(tmpdir(), 'scan-assertion-'));
+  const assertionPath = join(assertionDir, 'token');
   /** Everything the library said or answered. */
   const outputs: { what: string; text: string }[] = [];
   const events: TokenCacheEvent[] = [];
@@ -62,6 +72,12 @@ describe('secret scan', () => {
       }
     });
     api = await startResourceServer(idp);
+    grants = await startGrantsIdp();
+    const fileAssertion = await grants.clusterToken();
+    writeFileSync(assertionPath, fileAssertion);
+    secrets.add(fileAssertion);
+    const actor = await grants.userToken('gateway');
+    secrets.add(actor);
     otel = testMetrics();
     let opaqueCount = 0;
     let lastOpaque = '';
@@ -88,6 +104,17 @@ describe('secret scan', () => {
             onRefreshTokenRotated: (rt) => void secrets.add(rt),
           }),
           login,
+          obo: tokenExchange({ issuer: grants.issuer, clientId: 'obo', clientSecret: GRANTS_SECRET, audience: 'orders', actorToken: () => actor }),
+          oboBad: tokenExchange({ tokenUrl: grants.tokenUrl, clientId: 'obo', clientSecret: 'wrong-obo-secret-value', audience: 'orders' }),
+          wif: clientCredentials({ tokenUrl: grants.tokenUrl, clientId: 'wif', authMethod: 'client_assertion', clientAssertion: { path: assertionPath } }),
+          bearer: jwtBearer({
+            tokenUrl: grants.tokenUrl,
+            assertion: async (request) => {
+              const a = await grants.clusterToken({ sub: request.subject ?? 'none' });
+              secrets.add(a);
+              return a;
+            },
+          }),
         },
         clock,
         random: () => 0.5,
@@ -106,6 +133,8 @@ describe('secret scan', () => {
   afterAll(async () => {
     await observed?.close();
     await api?.close();
+    await grants?.close();
+    rmSync(assertionDir, { recursive: true, force: true });
     await idp?.close();
     await otel?.shutdown();
   });
@@ -136,6 +165,19 @@ describe('secret scan', () => {
     await cache.getToken('login');
     await cache.getToken('login');
     await cache.refresh('user');
+    // On-behalf-of, workload identity and JWT bearer: every token they hand out, and every subject token.
+    const subjects = await Promise.all(['alice', 'bob'].map((u) => grants.userToken(u)));
+    subjects.push(await grants.userToken('carol', -5)); // expired: refused before sending
+    for (const subjectToken of subjects) {
+      secrets.add(subjectToken);
+      await attempt('obo', async () => secrets.add(await cache.getToken('obo', { subjectToken })));
+      await attempt('oboBad', () => cache.getToken('oboBad', { subjectToken }));
+    }
+    await attempt('obo without subject', () => cache.getToken('obo'));
+    secrets.add(await cache.getToken('wif'));
+    secrets.add(await cache.getToken('bearer', { subject: 'svc-a' }));
+    rmSync(assertionPath);
+    await attempt('wif missing file', () => cache.refresh('wif'));
     await health();
     await admin();
 
@@ -202,6 +244,9 @@ describe('secret scan', () => {
     // The scan saw every kind of output it is meant to check.
     const kinds = new Set(events.map((e) => e.type));
     for (const type of ['fetched', 'refreshed', 'fetch_failed', 'invalidated', 'expired', 'cleared']) expect(kinds, type).toContain(type);
+    expect(events.some((e) => e.source === 'obo' && e.type === 'fetched')).toBe(true);
+    expect(events.some((e) => e.source === 'oboBad' && e.type === 'fetch_failed')).toBe(true);
+    expect(grants.requests.length).toBeGreaterThanOrEqual(6);
     expect(api.requests.filter((r) => !r.accepted).length).toBeGreaterThanOrEqual(2);
     expect(observed.logger.tokenCache().some((l) => l.level === 'warn')).toBe(true);
     expect(observed.logger.tokenCache().some((l) => l.level === 'error')).toBe(true);
@@ -212,6 +257,13 @@ describe('secret scan', () => {
     for (const secret of secrets) {
       // A JWT's signature alone is as good as the token: look for it too.
       const needles = secret.startsWith('eyJ') ? [secret, secret.split('.')[2]!] : [secret];
+      // …and in every encoding a careless message could carry it in: percent, form, base64, base64url.
+      needles.push(
+        encodeURIComponent(secret),
+        new URLSearchParams({ v: secret }).toString().slice(2),
+        Buffer.from(secret).toString('base64'),
+        Buffer.from(secret).toString('base64url'),
+      );
       for (const output of outputs) {
         for (const needle of needles) if (output.text.includes(needle)) leaks.push(`${output.what}: …${output.text.slice(Math.max(0, output.text.indexOf(needle) - 80), output.text.indexOf(needle) + 20)}…`);
       }
