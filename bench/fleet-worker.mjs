@@ -1,0 +1,61 @@
+// One app instance of the fleet benchmark (fleet.bench.mjs): a TokenCache over a RedisTokenStore from the
+// built package, `CALLERS` concurrent callers calling getToken in a loop. Reports over IPC.
+import { TokenCache, tokenFunction } from 'nestjs-token-cache/core';
+import { RedisTokenStore } from 'nestjs-token-cache/redis';
+
+const { REDIS_URL, KEY_PREFIX, TOKEN_URL, CALLERS, LIFETIME_MS } = process.env;
+const lifetimeMs = Number(LIFETIME_MS);
+
+const source = tokenFunction(async (_request, { signal }) => {
+  const res = await fetch(TOKEN_URL, { method: 'POST', signal });
+  if (!res.ok) throw new Error(`token endpoint answered ${res.status}`);
+  const body = await res.json();
+  return { accessToken: body.access_token, expiresIn: body.expires_in };
+});
+const store = new RedisTokenStore({ url: REDIS_URL, keyPrefix: KEY_PREFIX });
+// Options scaled to the short lifetime of the run (the defaults are for tokens of minutes to hours): usable until
+// 0.9 L, refresh-ahead from 0.75 L, so a refresh has a quarter of a second or more to land on a loaded machine.
+const cache = new TokenCache({ sources: { api: source }, store, expirySkewMs: lifetimeMs / 10, refreshBeforeExpiryMs: lifetimeMs / 4 });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function run(startAt, durationMs) {
+  await sleep(startAt - Date.now());
+  const end = startAt + durationMs;
+  const firstLifetimeEnd = startAt + lifetimeMs;
+  let calls = 0;
+  let failures = 0;
+  let worstWaitAfterFirst = 0;
+  let missesAtFirstLifetime;
+  const errors = [];
+  const caller = async () => {
+    while (Date.now() < end) {
+      const started = Date.now();
+      try {
+        await cache.getToken('api');
+        calls++;
+      } catch (error) {
+        failures++;
+        if (errors.length < 3) errors.push(`${error?.name}: ${error?.message}`);
+      }
+      if (started >= firstLifetimeEnd) worstWaitAfterFirst = Math.max(worstWaitAfterFirst, Date.now() - started);
+      await sleep(10 + Math.random() * 20);
+    }
+  };
+  const snapshot = sleep(firstLifetimeEnd - Date.now()).then(() => (missesAtFirstLifetime = cache.stats().misses));
+  await Promise.all([...Array.from({ length: Number(CALLERS) }, caller), snapshot]);
+  const stats = cache.stats();
+  return { calls, failures, errors, worstWaitAfterFirst, missesAfterFirst: stats.misses - missesAtFirstLifetime, fetches: stats.fetches, reachable: store.reachable };
+}
+
+process.on('message', async ({ cmd, startAt, durationMs }) => {
+  if (cmd === 'run') process.send({ result: await run(startAt, durationMs) });
+  if (cmd === 'close') {
+    await cache.close();
+    process.disconnect();
+  }
+});
+
+const started = Date.now();
+while (!store.reachable && Date.now() - started < 5_000) await sleep(10);
+process.send({ ready: store.reachable });
