@@ -90,7 +90,8 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const { source, state } = countingSource({ expiresIn: 60, delayMs: 50 });
     // The caches' clock starts at real time (Redis expires keys on its own clock) and moves without sleeping.
     const clock = new FakeClock(Date.now());
-    const options = { clock, refreshBeforeExpiryMs: 30_000, expirySkewMs: 0 };
+    // random 0: every instance's jittered point is the window's start, so all are due at once (in step).
+    const options = { clock, refreshBeforeExpiryMs: 30_000, expirySkewMs: 0, random: () => 0 };
     const instances = [0, 1, 2].map(() => instance(source, { keyPrefix }, options));
     const t1 = await instances[0]!.cache.getToken('api');
     for (const { cache } of instances) expect(await cache.getToken('api')).toBe(t1);
@@ -101,6 +102,32 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     await until(() => instances.every(({ store }) => store.peek('api') !== undefined && store.peek('api')!.accessToken !== t1));
     const t2 = instances[0]!.store.peek('api')!.accessToken;
     for (const { cache } of instances) expect(await cache.getToken('api')).toBe(t2);
+    expect(state.calls).toBe(2);
+  });
+
+  it('spreads refresh-ahead over the window (jitter): the first instance to reach its point refreshes, the others take its token', async () => {
+    const keyPrefix = uniquePrefix('jitter');
+    const { source, state } = countingSource({ expiresIn: 3_600 });
+    const clock = new FakeClock(Date.now());
+    // Window: from 300 s before expiry to half-way to expiry - skew, i.e. [+3_300 s, +3_435 s]; A's point 10 %, B's 80 %.
+    const timing = { clock, refreshBeforeExpiryMs: 300_000, expirySkewMs: 30_000 };
+    const a = instance(source, { keyPrefix }, { ...timing, random: () => 0.1 });
+    const b = instance(source, { keyPrefix }, { ...timing, random: () => 0.8 });
+    const t1 = await a.cache.getToken('api');
+    expect(await b.cache.getToken('api')).toBe(t1);
+    clock.advance(3_310_000); // in the window, before both points
+    expect([await a.cache.getToken('api'), await b.cache.getToken('api')]).toEqual([t1, t1]);
+    expect(a.cache.stats().refreshesAhead + b.cache.stats().refreshesAhead).toBe(0);
+    clock.advance(5_000); // past A's point (+3_313.5 s), before B's (+3_408 s)
+    expect(await b.cache.getToken('api')).toBe(t1);
+    expect(b.cache.stats().refreshesAhead).toBe(0);
+    expect(await a.cache.getToken('api')).toBe(t1);
+    expect(a.cache.stats().refreshesAhead).toBe(1);
+    await until(() => b.store.peek('api')?.accessToken !== t1);
+    const t2 = b.store.peek('api')!.accessToken;
+    clock.advance(100_000); // past B's point of the old token's window: B holds A's new token, which is not due
+    expect(await b.cache.getToken('api')).toBe(t2);
+    expect(b.cache.stats().refreshesAhead).toBe(0);
     expect(state.calls).toBe(2);
   });
 

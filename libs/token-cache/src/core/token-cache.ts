@@ -9,6 +9,7 @@ import { appendParams, KeyMemo, normalizeScopes, sourceKey } from './cache-key.j
 import { startTimer, systemClock } from './clock.js';
 import { DPoPKey } from './dpop/dpop-key.js';
 import { MemoryTokenStore } from './memory-token-store.js';
+import { RefreshJitter, refreshWindowEnd } from './refresh-jitter.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import {
@@ -90,6 +91,8 @@ export class TokenCache {
   /** Aborted by close(): every fetch in flight is aborted with it, so no socket or timer outlives the cache. */
   private readonly closing = new AbortController();
   private readonly metrics: TokenCacheMetrics;
+  /** Refresh-ahead jitter, only with a store shared by instances (a lone instance refreshes at the window's start). */
+  private readonly jitter?: RefreshJitter;
 
   /** Every cache event: fetched, refreshed, fetch_failed, invalidated, evicted, expired, cleared. Never a token. */
   readonly events$: Observable<TokenCacheEvent> = this.events.asObservable();
@@ -99,6 +102,7 @@ export class TokenCache {
     this.options = resolveTokenCacheOptions(options, this.clock);
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
+    if (this.store.fetchShared !== undefined) this.jitter = new RefreshJitter(this.options.random);
     this.skew = this.options.expirySkewMs;
     for (const [name, source] of this.sources) {
       const key = sourceKey(name, dpopKeyOf(source)?.thumbprint);
@@ -165,7 +169,7 @@ export class TokenCache {
     const now = this.clock.now();
     if (now >= token.expiresAt - this.skew) return undefined;
     own.counters.hits++;
-    if (now >= this.refreshAt(token)) this.refreshAhead(key, token, params?.subjectToken);
+    if (now >= this.refreshAt(token) && this.refreshDue(token, now)) this.refreshAhead(key, token, params?.subjectToken);
     return token;
   }
 
@@ -466,6 +470,13 @@ export class TokenCache {
   private refreshAt(token: StoredToken): number {
     const lifetime = token.expiresAt - token.receivedAt;
     return token.expiresAt - Math.min(this.options.refreshBeforeExpiryMs, lifetime / 2);
+  }
+
+  /** With a shared store, each instance refreshes at its own point of the window (refresh-jitter.ts). */
+  private refreshDue(token: StoredToken, now: number): boolean {
+    if (this.jitter === undefined) return true;
+    const start = this.refreshAt(token);
+    return this.jitter.due(token, start, refreshWindowEnd(start, token.expiresAt - this.skew), now);
   }
 
   private isUsable(token: StoredToken): boolean {
