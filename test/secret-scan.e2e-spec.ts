@@ -19,8 +19,10 @@ import {
   refreshTokenGrant,
   TokenCacheModule,
   TokenCacheService,
+  tokenFetch,
   tokenFunction,
   type TokenCacheEvent,
+  type TokenFetch,
 } from 'nestjs-token-cache';
 import { FakeClock, flush } from '../libs/token-cache/src/core/testing/fake-clock.js';
 import { testMetrics, type TestMetrics } from '../libs/token-cache/src/core/testing/metric-reader.js';
@@ -41,7 +43,10 @@ const DPOP_SECRETS = [...DPOP_PEM.trim().split('\n').slice(1, -1), (DPOP_KEY.exp
 
 @Injectable()
 class Clients {
-  constructor(@InjectTokenClient('orders') readonly orders: AxiosInstance) {}
+  constructor(
+    @InjectTokenClient('orders') readonly orders: AxiosInstance,
+    @InjectTokenClient('orders-fetch') readonly ordersFetch: TokenFetch,
+  ) {}
 }
 
 describe('secret scan', () => {
@@ -121,7 +126,13 @@ describe('secret scan', () => {
         meterProvider: otel.meterProvider,
         admin: { enabled: true },
       }),
-      { providers: [Clients], imports: [TokenCacheModule.forFeature({ name: 'orders', source: 'svc', baseURL: api.url })] },
+      {
+        providers: [Clients],
+        imports: [
+          TokenCacheModule.forFeature({ name: 'orders', source: 'svc', baseURL: api.url }),
+          TokenCacheModule.forFeature({ name: 'orders-fetch', source: 'svc', client: 'fetch', baseURL: api.url }),
+        ],
+      },
     );
     observed.app.get(TokenCacheService).events$.subscribe((e) => events.push(e));
   });
@@ -188,6 +199,21 @@ describe('secret scan', () => {
     api.rejectAll = true;
     await clients.orders.get('/orders').catch(() => undefined); // the second 401 goes to the caller
     api.rejectAll = false;
+    // What the axios client keeps on a request config (loggers serialise configs and AxiosErrors): never a
+    // token outside the Authorization header the app asked for.
+    const retried = await clients.orders.get('/orders', { tokenCache: { subject: 'carol' } });
+    const { headers: _sentHeaders, ...configWithoutHeaders } = retried.config;
+    record('axios config', inspect(configWithoutHeaders, { depth: 6, showHidden: true, getters: true }));
+    record('axios config json', configWithoutHeaders);
+    // The same through the fetch client, and its errors.
+    api.revokeAllSeen();
+    expect((await clients.ordersFetch('/orders', { method: 'POST', body: 'x' })).status).toBe(200);
+    api.rejectAll = true;
+    expect((await clients.ordersFetch('/orders')).status).toBe(401);
+    api.rejectAll = false;
+    record('fetch client', inspect(clients.ordersFetch, { showHidden: true }));
+    await attempt('fetch client bad tokenCache', () => clients.ordersFetch('/orders', { tokenCache: { subject: CLIENT_SECRET as never, scopes: 1 as never } }));
+    await attempt('tokenFetch bad option', async () => tokenFetch(cache, { source: 'svc', baseURL: `ftp://${CLIENT_SECRET}` }));
     await flush();
 
     // IdP failures whose replies echo the secret and a token back.

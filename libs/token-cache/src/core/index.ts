@@ -74,6 +74,8 @@ export {
   type TokenCacheAttachTarget,
   type TokenCacheLike,
 } from './token-cache.interceptor.js';
+export { tokenFetch, type TokenFetch, type TokenFetchInit, type TokenFetchOptions } from './token-fetch.js';
+
 // Also brings the axios augmentation (skipTokenCache, tokenCache) into both entry points' types.
 export type { TokenCacheRequestOptions } from './token-cache.axios.js';
 export { staticToken, type StaticTokenOptions } from './sources/static-token.source.js';

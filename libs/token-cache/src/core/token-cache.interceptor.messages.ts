@@ -5,5 +5,8 @@ export const interceptorMessages = {
     `such as @nestjs/axios' HttpService; got ${got}.`,
   badCache: (got: string) => `attachTokenCache(instance, cache, options) needs a TokenCache (or TokenCacheService) as "cache"; got ${got}.`,
   badRequestOptions: (got: string) =>
-    `"tokenCache" of an axios request config must be an object like { subject?, scopes?, audience? }; got ${got}.`,
+    `"tokenCache" of a request (axios config or tokenFetch init) must be an object like { subject?, scopes?, audience? }; got ${got}.`,
+  badFetchCache: (got: string) => `tokenFetch(cache, options) needs a TokenCache (or TokenCacheService) as "cache"; got ${got}.`,
+  badFetch: (got: string) => `tokenFetch option "fetch" must be a function with the signature of the global fetch; got ${got}.`,
+  badBaseUrl: (got: string) => `tokenFetch option "baseURL" must be an absolute http(s) URL such as 'https://api.example/v1/'; got ${got}.`,
 } as const;

@@ -39,16 +39,38 @@ export type TokenCacheAttachTarget = AxiosInstance | { readonly axiosRef: AxiosI
  */
 const ATTEMPT = '__tokenCacheAttempt';
 
+/**
+ * The token and key of a request, kept in private fields: the config is what loggers and error reporters
+ * serialise (`AxiosError#toJSON`, `util.inspect`), and neither the token nor a subject token may show there.
+ */
 class Attempt {
+  readonly #params: TokenParams | undefined;
+  readonly #token: string;
   constructor(
     /** The attachment that put the token on the request: another attachment's header counts as explicit. */
     readonly owner: object,
-    readonly params: TokenParams | undefined,
+    params: TokenParams | undefined,
     /** The token the cache handed out for this request: what a rejection invalidates. */
-    readonly token: string,
+    token: string,
     /** The request's own adapter setting, before ours wrapped it. */
     readonly adapter: InternalAxiosRequestConfig['adapter'],
-  ) {}
+  ) {
+    this.#params = params;
+    this.#token = token;
+  }
+
+  // Methods, not getters: `util.inspect(config, { getters: true })` would show a getter's value.
+  params(): TokenParams | undefined {
+    return this.#params;
+  }
+
+  token(): string {
+    return this.#token;
+  }
+
+  toJSON(): Record<string, never> {
+    return {};
+  }
 }
 
 type Config = InternalAxiosRequestConfig & { [ATTEMPT]?: unknown };
@@ -73,7 +95,7 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
   const send = (config: Config, attempt: Attempt): Config | Promise<Config> => {
     config[ATTEMPT] = attempt;
     config.adapter = retryingAdapter(attempt, renewal, presentation, instance);
-    const headers = presentation.headers(attempt.token, attemptRequest(instance, config));
+    const headers = presentation.headers(attempt.token(), attemptRequest(instance, config));
     if (!isPromise(headers)) return setHeaders(config, headers);
     return headers.then((h) => setHeaders(config, h));
   };
@@ -86,7 +108,7 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     if (previous instanceof Attempt && previous.owner === owner) {
       // A config of ours sent again (a retry library, a caller re-sending error.config): a current token,
       // and the request's own adapter, not our wrapper of last time.
-      params = previous.params;
+      params = previous.params();
       adapter = previous.adapter;
     } else {
       if (hasHeader(config.headers, header)) return config;
@@ -123,10 +145,10 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
       const decision = retryDecision(verdict, false, isReplayableBody(config.data));
       if (decision === 'return') return outcome();
       if (decision === 'invalidate') {
-        await renewal.invalidate(attempt.params, attempt.token);
+        await renewal.invalidate(attempt.params(), attempt.token());
         return outcome();
       }
-      const token = decision === 'renew-and-retry' ? await renewal.renew(attempt.params, attempt.token) : attempt.token;
+      const token = decision === 'renew-and-retry' ? await renewal.renew(attempt.params(), attempt.token()) : attempt.token();
       discardBody(response);
       const retry = { ...config, headers: copyHeaders(config.headers) } as Config;
       const headers = await presentation.headers(token, attemptRequest(instance, retry));

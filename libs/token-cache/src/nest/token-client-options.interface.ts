@@ -1,12 +1,8 @@
 import type { CreateAxiosDefaults } from 'axios';
-import type { AttachTokenCacheOptions } from '../core/index.js';
+import type { AttachTokenCacheOptions, TokenFetchOptions } from '../core/index.js';
 
-/**
- * Options of `TokenCacheModule.forFeature`: the client's name, the token to put on its requests
- * (`source`, `subject`, `scopes`, `audience`, `header`, `scheme`), and any `axios.create()` config
- * (`baseURL`, `timeout`, `headers`, `httpsAgent`…) for the rest.
- */
-export interface TokenClientOptions extends CreateAxiosDefaults, Omit<AttachTokenCacheOptions, 'subjectToken'> {
+/** What both kinds of `forFeature` client take besides their own options. */
+export interface TokenClientCommonOptions {
   /** Names the client: `@InjectTokenClient(name)` / `getTokenClientToken(name)`. Required. */
   name: string;
   /**
@@ -18,3 +14,24 @@ export interface TokenClientOptions extends CreateAxiosDefaults, Omit<AttachToke
    */
   subjectToken?: 'incoming' | (() => string | undefined);
 }
+
+/**
+ * Options of `TokenCacheModule.forFeature` for an axios client (the default): the client's name, the token to
+ * put on its requests (`source`, `subject`, `scopes`, `audience`, `header`, `scheme`), and any `axios.create()`
+ * config (`baseURL`, `timeout`, `headers`, `httpsAgent`…) for the rest.
+ */
+export interface AxiosTokenClientOptions extends CreateAxiosDefaults, Omit<AttachTokenCacheOptions, 'subjectToken'>, TokenClientCommonOptions {
+  /** `'axios'` (default): the client is an `AxiosInstance`. */
+  client?: 'axios';
+}
+
+/**
+ * Options of `TokenCacheModule.forFeature` for a fetch client: the client is a `TokenFetch` (the signature of
+ * the global `fetch`) made by `tokenFetch(cache, options)`. Only the options of `tokenFetch` are accepted.
+ */
+export interface FetchTokenClientOptions extends Omit<TokenFetchOptions, 'subjectToken'>, TokenClientCommonOptions {
+  client: 'fetch';
+}
+
+/** Options of `TokenCacheModule.forFeature`: an axios client (default) or, with `client: 'fetch'`, a fetch client. */
+export type TokenClientOptions = AxiosTokenClientOptions | FetchTokenClientOptions;

@@ -7,6 +7,13 @@ export const tokenClientMessages = {
   badSubjectToken: (name: string) =>
     `Invalid token cache option "subjectToken" of forFeature({ name: "${name}" }): expected 'incoming' (the bearer token of the ` +
     'HTTP request being handled, for a tokenExchange source) or a function returning the subject token.',
+  badClient: (name: string, got: string) =>
+    `Invalid token cache option "client": TokenCacheModule.forFeature({ name: "${name}" }) takes client: 'axios' (default) or 'fetch'; got ${got}.`,
+  unknownFetchOption: (name: string, key: string) =>
+    `Unknown token cache option "${key}": TokenCacheModule.forFeature({ name: "${name}", client: 'fetch' }) takes only ` +
+    'source, subject, scopes, audience, resource, subjectToken, header, scheme, fetch and baseURL (axios options belong to client: \'axios\').',
+  fetchNotReady: (name: string) =>
+    `The fetch client "${name}" of TokenCacheModule.forFeature was called before its module was initialised (or after it was closed); call it once the application has started.`,
   badOptions: () =>
     `Invalid token cache option "name": TokenCacheModule.forFeature() needs options like { name: 'billing', source: 'billing', baseURL: 'https://billing.example' }.`,
 } as const;

@@ -1,31 +1,38 @@
 /**
- * `TokenCacheModule.forFeature`: a named AxiosInstance of its own (never the process-wide default one) with
- * the token interceptors attached in onModuleInit and ejected in onModuleDestroy.
+ * `TokenCacheModule.forFeature`: a named client of its own. The default is an AxiosInstance (never the
+ * process-wide default one) with the token interceptor attached in onModuleInit and ejected in
+ * onModuleDestroy; with `client: 'fetch'` a `tokenFetch` function, made in onModuleInit.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import axios, { type AxiosInstance } from 'axios';
-import { attachTokenCache, TokenCacheConfigError, type AttachTokenCacheOptions } from '../core/index.js';
-import { assertNonEmptyString } from '../core/validate.js';
+import {
+  attachTokenCache,
+  TokenCacheConfigError,
+  tokenFetch,
+  type AttachTokenCacheOptions,
+  type TokenFetch,
+  type TokenFetchOptions,
+} from '../core/index.js';
+import { assertNonEmptyString, describeValue } from '../core/validate.js';
 import { IncomingRequestContextModule, incomingBearerToken } from './incoming-request.context.js';
 import { getTokenClientToken } from './token-client.constants.js';
 import { tokenClientMessages } from './token-client.messages.js';
-import type { TokenClientOptions } from './token-client-options.interface.js';
+import type { AxiosTokenClientOptions, FetchTokenClientOptions, TokenClientOptions } from './token-client-options.interface.js';
 import { TokenCacheService } from './token-cache.service.js';
 
 /** The module class of every `forFeature` dynamic module; holds nothing itself. */
 @Module({})
 export class TokenClientModule {}
 
-/** Attaches the interceptors to one client for the life of its module. */
+/** Connects one client to the cache for the life of its module: `install` returns what undoes it. */
 class TokenClientLifecycle implements OnModuleInit, OnModuleDestroy {
   private eject?: () => void;
 
   constructor(
     private readonly name: string,
-    private readonly client: AxiosInstance,
-    private readonly attachOptions: AttachTokenCacheOptions,
+    private readonly install: (cache: TokenCacheService) => () => void,
     private readonly moduleRef: ModuleRef,
     private readonly cache: TokenCacheService | undefined,
   ) {}
@@ -33,7 +40,7 @@ class TokenClientLifecycle implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     // Once, however often the module's hooks are reached.
     if (this.eject !== undefined) return;
-    this.eject = attachTokenCache(this.client, this.resolveCache(), this.attachOptions);
+    this.eject = this.install(this.resolveCache());
   }
 
   onModuleDestroy(): void {
@@ -68,32 +75,45 @@ export function createTokenClientModule(options: TokenClientOptions): DynamicMod
   const known = modules.get(options.name);
   if (known !== undefined && isDeepStrictEqual(known.options, options)) return known.module;
 
-  const { name, source, subject, scopes, audience, resource, header, scheme, subjectToken, ...axiosConfig } = options;
+  const { name, subjectToken } = options;
   const incoming = subjectToken === 'incoming';
   if (subjectToken !== undefined && !incoming && typeof subjectToken !== 'function') {
     throw new TokenCacheConfigError('subjectToken', tokenClientMessages.badSubjectToken(name));
   }
-  const attachOptions: AttachTokenCacheOptions = {
-    source,
-    subject,
-    scopes,
-    audience,
-    resource,
-    header,
-    scheme,
-    ...(subjectToken !== undefined && { subjectToken: incoming ? incomingBearerToken : subjectToken }),
-  };
+  const subjectTokenOption = subjectToken === undefined ? {} : { subjectToken: incoming ? incomingBearerToken : subjectToken };
   const clientToken = getTokenClientToken(name);
   const lifecycleToken = `${clientToken}:lifecycle`;
+  const client = options.client ?? 'axios';
+  let clientProvider: Provider;
+  let install: (client: unknown) => (cache: TokenCacheService) => () => void;
+  if (client === 'fetch') {
+    const fetchOptions: TokenFetchOptions = { ...fetchClientOptions(options as FetchTokenClientOptions), ...subjectTokenOption };
+    // The function exists from the start (it can be injected anywhere); it works from onModuleInit on.
+    const holder: { fetch?: TokenFetch } = {};
+    const notReady = new TokenCacheConfigError('forFeature', tokenClientMessages.fetchNotReady(name));
+    const call: TokenFetch = (input, init) => (holder.fetch !== undefined ? holder.fetch(input, init) : Promise.reject(notReady));
+    clientProvider = { provide: clientToken, useValue: call };
+    install = () => (cache) => {
+      holder.fetch = tokenFetch(cache, fetchOptions);
+      return () => (holder.fetch = undefined);
+    };
+  } else if (client === 'axios') {
+    const { name: _name, client: _client, source, subject, scopes, audience, resource, header, scheme, subjectToken: _subjectToken, ...axiosConfig } =
+      options as AxiosTokenClientOptions;
+    const attachOptions: AttachTokenCacheOptions = { source, subject, scopes, audience, resource, header, scheme, ...subjectTokenOption };
+    clientProvider = { provide: clientToken, useFactory: () => axios.create(axiosConfig) };
+    install = (instance) => (cache) => attachTokenCache(instance as AxiosInstance, cache, attachOptions);
+  } else {
+    throw new TokenCacheConfigError('client', tokenClientMessages.badClient(name, describeValue(client)));
+  }
   const module: DynamicModule = {
     module: TokenClientModule,
     ...(incoming && { imports: [IncomingRequestContextModule] }),
     providers: [
-      { provide: clientToken, useFactory: () => axios.create(axiosConfig) },
+      clientProvider,
       {
         provide: lifecycleToken,
-        useFactory: (client: AxiosInstance, moduleRef: ModuleRef, cache?: TokenCacheService) =>
-          new TokenClientLifecycle(name, client, attachOptions, moduleRef, cache),
+        useFactory: (instance: unknown, moduleRef: ModuleRef, cache?: TokenCacheService) => new TokenClientLifecycle(name, install(instance), moduleRef, cache),
         inject: [clientToken, ModuleRef, { token: TokenCacheService, optional: true }],
       },
     ],
@@ -101,4 +121,17 @@ export function createTokenClientModule(options: TokenClientOptions): DynamicMod
   };
   modules.set(name, { options: { ...options }, module });
   return module;
+}
+
+/** The options of a fetch client, less `name`, `client` and `subjectToken`; any other key is a mistake (an axios option?) named at once. */
+const FETCH_CLIENT_KEYS = new Set(['name', 'client', 'source', 'subject', 'scopes', 'audience', 'resource', 'subjectToken', 'header', 'scheme', 'fetch', 'baseURL']);
+
+function fetchClientOptions(options: FetchTokenClientOptions): TokenFetchOptions {
+  for (const key of Object.keys(options)) {
+    if (!FETCH_CLIENT_KEYS.has(key)) throw new TokenCacheConfigError(key, tokenClientMessages.unknownFetchOption(options.name, key));
+  }
+  const { name: _name, client: _client, subjectToken: _subjectToken, ...fetchOptions } = options;
+  // Checked now (when the module is defined), not at the first request: a bad baseURL or fetch fails at once.
+  tokenFetch({ getToken: () => Promise.reject(new Error('unused')), invalidate: () => Promise.resolve(false) }, fetchOptions);
+  return fetchOptions;
 }
