@@ -114,6 +114,11 @@ export class PrivateRedisServer {
     return ok;
   }
 
+  /** Sends a signal to the server process: `SIGSTOP` freezes it with its connections open, `SIGCONT` resumes it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   /** Stops it the hard way (SIGKILL), like a crash: nothing is saved. */
   async stop(): Promise<void> {
     const child = this.child;
