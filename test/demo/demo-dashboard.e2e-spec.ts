@@ -41,10 +41,14 @@ describe('demo dashboard', () => {
     const rows = page.locator('#entries tr[data-key]');
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(1);
     expect(await page.locator('#entries tr[data-key="gateway"] .state').textContent()).toBe('fresh');
+    // The preload is not a call that waited: a fresh start shows no miss (issue 12: it showed 0 % and "1 misses").
+    const hitKpi = page.locator('[data-kpi="hit rate"] .sub');
+    await expect.poll(() => hitKpi.textContent(), { timeout: 5_000 }).toBe('0 hits · 0 misses');
 
     // A request from outside the page: the page notices on its own (SSE event, then a state reload).
     expect((await fetch(`${demo.url}/trading/alice-scalper/accounts`)).status).toBe(200);
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(2);
+    await expect.poll(() => hitKpi.textContent(), { timeout: 5_000 }).toBe('0 hits · 1 miss');
     await expect.poll(() => page.locator('#events .etype.fetched').count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#entries tr[data-key^="trading"] .who').textContent()).toContain('alice');
 

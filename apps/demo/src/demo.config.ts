@@ -30,6 +30,12 @@ export interface DemoOptions {
   adminKey?: string;
   /** Nest's log output; false silences it (tests, the load script). */
   logger?: boolean;
+  /**
+   * A gentle background caller: every this many ms the demo calls its own routes (gateway, music, files, one
+   * trading bot) so tokens are in use and refresh ahead of expiry while you watch. `DEMO_BACKGROUND_CALL_MS`;
+   * `npm start` uses 5 000 unless set, 0 turns it off (the default of `createDemo`).
+   */
+  backgroundCallMs?: number;
 }
 
 export type ResolvedDemoOptions = Required<Omit<DemoOptions, 'idpUrl' | 'apiUrl' | 'redisUrl' | 'tokenDir'>> &
@@ -57,6 +63,7 @@ export function demoOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoOp
     tokenDir: env.DEMO_TOKEN_DIR || undefined,
     fileRotateMs: int('DEMO_FILE_ROTATE_MS', env.DEMO_FILE_ROTATE_MS),
     adminKey: env.DEMO_ADMIN_KEY || undefined,
+    backgroundCallMs: int('DEMO_BACKGROUND_CALL_MS', env.DEMO_BACKGROUND_CALL_MS),
   };
 }
 
@@ -80,6 +87,7 @@ export function resolveDemoOptions(options: DemoOptions = {}): ResolvedDemoOptio
     fileRotateMs: options.fileRotateMs ?? Math.min(20_000, Math.floor((ttlSeconds * 1000) / 3)),
     adminKey: options.adminKey ?? randomBytes(12).toString('base64url'),
     logger: options.logger ?? true,
+    backgroundCallMs: options.backgroundCallMs ?? 0,
   };
 }
 

@@ -95,6 +95,7 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
     cleanups.push(() => app.close());
     await app.listen(options.port, options.host);
     const { port } = app.getHttpServer().address() as AddressInfo;
+    if (options.backgroundCallMs > 0) cleanups.push(startBackgroundCalls(`http://${options.host}:${port}`, options.backgroundCallMs));
     return {
       app,
       url: `http://${options.host}:${port}`,
@@ -112,6 +113,29 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
     await close();
     throw error;
   }
+}
+
+/** The routes the background caller uses: one per kind of source that the dashboard shows. */
+export const BACKGROUND_ROUTES = ['/gateway/inventory', '/music/now-playing', '/files/reports', '/trading/alice-scalper/accounts'];
+
+/**
+ * Calls the demo's own routes every `everyMs`, one call at a time, like light steady traffic: the tokens
+ * behind them stay in use, so they refresh ahead of expiry instead of expiring. Returns the stop function.
+ */
+function startBackgroundCalls(url: string, everyMs: number): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = (async () => {
+      for (const route of BACKGROUND_ROUTES) {
+        await fetch(`${url}${route}`, { signal: AbortSignal.timeout(everyMs * 2) }).then((res) => res.arrayBuffer(), () => undefined);
+      }
+    })();
+  }, everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running.catch(() => undefined);
+  };
 }
 
 async function remoteTtl(idpUrl: string): Promise<number> {

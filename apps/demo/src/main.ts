@@ -3,7 +3,9 @@ import 'reflect-metadata';
 import { demoOptionsFromEnv } from './demo.config.js';
 import { createDemo } from './demo.js';
 
-const demo = await createDemo(demoOptionsFromEnv()).catch((error: Error & { code?: string; port?: number }) => {
+const fromEnv = demoOptionsFromEnv();
+// Light steady traffic by default, so the dashboard's bars refresh ahead of expiry while you watch.
+const demo = await createDemo({ ...fromEnv, backgroundCallMs: fromEnv.backgroundCallMs ?? 5_000 }).catch((error: Error & { code?: string; port?: number }) => {
   const hint =
     error.code === 'EADDRINUSE'
       ? `port ${error.port} is taken: choose others with PORT, DEMO_API_PORT, DEMO_IDP_PORT (0 picks free ones)`
@@ -25,6 +27,7 @@ const lines = [
   `  Token files        ${demo.tokenDir}`,
   `  Token store        ${demo.options.redisUrl ? `Redis ${new URL(demo.options.redisUrl).host}` : 'memory'}`,
   `  Token lifetime     ${demo.options.ttlSeconds} s`,
+  `  Background calls   ${demo.options.backgroundCallMs > 0 ? `every ${demo.options.backgroundCallMs / 1000} s (DEMO_BACKGROUND_CALL_MS=0 turns them off)` : 'off'}`,
   '',
   `  Try: curl ${demo.url}/trading/alice-scalper/accounts`,
   '  Ctrl+C stops everything.',

@@ -134,6 +134,21 @@ export class ResourceApi {
       if (!claims) return;
       return sendJson(res, 200, { report: files[1], rows: 3, client: claims.sub });
     }
+    if (method === 'GET' && path === '/') {
+      // What the start banner's "Resource API" link shows: the routes, and that each wants a bearer token.
+      return sendJson(res, 200, {
+        name: 'nestjs-token-cache demo resource API',
+        auth: 'Authorization: Bearer <JWT of the demo IdP>; anything else gets 401 with WWW-Authenticate: Bearer error="invalid_token"',
+        routes: [
+          'GET /gateway/orders',
+          'GET /gateway/inventory',
+          'GET /music/v1/me/player/currently-playing',
+          'GET /warehouse/<report>',
+          ...TRADING_VENUES.flatMap((v) => [`POST /projectx/${v}/api/Auth/loginKey`, `POST /projectx/${v}/api/Account/search`]),
+        ],
+        stats: this.stats(),
+      });
+    }
     sendJson(res, 404, { error: 'not_found' });
   }
 

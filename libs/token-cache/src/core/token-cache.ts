@@ -196,18 +196,19 @@ export class TokenCache {
   }
 
   /** A miss: join the fetch in flight, fail fast while backing off, or start the one fetch. */
-  private load(key: string, source: string, params: TokenParams | undefined): Promise<StoredToken> {
+  private load(key: string, source: string, params: TokenParams | undefined, caller = true): Promise<StoredToken> {
     this.markUsed(source);
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) {
-      this.count(source, 'misses');
+      if (caller) this.count(source, 'misses');
       return inFlight;
     }
     const state = this.keyStates.get(key);
     if (state !== undefined && state.lastError !== undefined && this.clock.now() < state.backoffUntil) {
       return Promise.reject(state.lastError);
     }
-    this.count(source, 'misses');
+    // Only callers count as misses: a preload is no call that waited (it would show 0 % on a fresh start).
+    if (caller) this.count(source, 'misses');
     const request = toRequest(source, params);
     return this.awaited(key, source, this.track(key, this.readThroughOrFetch(key, request)));
   }
@@ -317,7 +318,9 @@ export class TokenCache {
     return Promise.all(
       sources.map(async (source) => {
         try {
-          await this.getToken(source);
+          // Fetched (or read from a shared store) like a miss, but not counted as one: nobody called.
+          const key = this.keyOf(source, undefined);
+          if (this.peekByKey(key) === undefined) await this.load(key, source, undefined, false);
           return { source };
         } catch (error) {
           this.options.logger?.warn(`Preloading token source "${source}" failed: ${describeError(error).message}`);
