@@ -31,7 +31,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'default', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'] },
+        test: {
+          name: 'default',
+          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+          // The consumer apps' own tests run inside those apps (test/consumer-apps.e2e-spec.ts), not here.
+          exclude: ['**/node_modules/**', 'test/consumer-apps/**'],
+        },
       },
       {
         // The same specs with every `import 'axios'` (the tests', the library's, @nestjs/axios') resolved

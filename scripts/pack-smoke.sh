@@ -5,8 +5,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/token-cache-pack.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cd "$root"
-# No build here: the package's prepack builds it.
-tarball="$(npm pack -w nestjs-token-cache --pack-destination "$work" --silent | tail -n 1)"
+# npm test built the library first (prepack, which rebuilds, is checked from a fresh clone by
+# test/pack-fresh-clone.e2e-spec.ts; running it here would delete dist/ under the other test files).
+[ -f libs/token-cache/dist/index.js ] || npm run build:lib --silent
+tarball="$(npm pack -w nestjs-token-cache --ignore-scripts --pack-destination "$work" --silent | tail -n 1)"
 cd "$work"
 mkdir app && cd app
 cat > package.json <<JSON
