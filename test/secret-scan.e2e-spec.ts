@@ -17,6 +17,7 @@ import {
   jwtBearer,
   tokenExchange,
   refreshTokenGrant,
+  staticToken,
   TokenCacheModule,
   TokenCacheService,
   tokenFetch,
@@ -36,6 +37,8 @@ const CLIENT_SECRET = 'cs-7f3a91d2-client-secret-value';
 const REFRESH_TOKEN = 'rt-51c0ffee-initial-refresh-token';
 const API_KEY = 'ak-9e8d7c6b-login-api-key';
 const OPAQUE = 'opaque-at-4d2e6f80-';
+// staticToken (an API key used as a bearer token): a secret like any token.
+const STATIC_KEY = 'sk-3b9e77aa-static-api-key';
 // A DPoP private key given as PEM: no line of it, nor its JWK private member, may show up anywhere.
 const DPOP_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 const DPOP_PEM = DPOP_KEY.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -55,7 +58,7 @@ describe('secret scan', () => {
   let observed: ObservedApp;
   let otel: TestMetrics;
   /** Every secret and token value that must never show up. */
-  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, ...DPOP_SECRETS, GRANTS_SECRET]);
+  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, STATIC_KEY, ...DPOP_SECRETS, GRANTS_SECRET]);
   // The enterprise grants: subject tokens, actor tokens and assertions (file, function) are secrets too.
   let grants: GrantsIdp;
   const assertionDir = mkdtempSync(join(tmpdir(), 'scan-assertion-'));
@@ -120,6 +123,7 @@ describe('secret scan', () => {
               return a;
             },
           }),
+          key: staticToken(STATIC_KEY, { expiresIn: 600 }),
         },
         clock,
         random: () => 0.5,
@@ -173,6 +177,9 @@ describe('secret scan', () => {
     await cache.getToken('post');
     await cache.getToken('dpop');
     await cache.getToken('user');
+    await cache.getToken('key');
+    await cache.refresh('key');
+    await cache.invalidate('key');
     await cache.getToken('login');
     await cache.getToken('login');
     await cache.refresh('user');
