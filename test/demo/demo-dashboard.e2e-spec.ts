@@ -40,7 +40,8 @@ describe('demo dashboard', () => {
     // The gateway is preloaded at bootstrap: its entry is there before any click.
     const rows = page.locator('#entries tr[data-key]');
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(1);
-    expect(await page.locator('#entries tr[data-key="gateway"] .state').textContent()).toBe('fresh');
+    // Fresh, or refresh-due when this loaded machine took over half the 20 s lifetime to get here.
+    expect(await page.locator('#entries tr[data-key="gateway"] .state').textContent()).toMatch(/^(fresh|refresh-due)$/);
     // The preload is not a call that waited: a fresh start shows no miss (issue 12: it showed 0 % and "1 misses").
     const hitKpi = page.locator('[data-kpi="hit rate"] .sub');
     await expect.poll(() => hitKpi.textContent(), { timeout: 5_000 }).toBe('0 hits · 0 misses');
