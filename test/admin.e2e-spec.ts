@@ -28,7 +28,7 @@ async function seeded(admin: object | undefined, clock = new FakeClock()) {
   const cache = running.app.get(TokenCacheService);
   api.ttlS = 60;
   await cache.getToken('api', { subject: 'old' });
-  clock.advance(31_000); // 60 s token, 30 s skew: expired
+  clock.advance(55_000); // 60 s token, 6 s skew (API 0.2: at most a tenth of the lifetime): expired
   api.ttlS = 3600;
   await cache.getToken('api');
   await cache.getToken('other');
@@ -55,7 +55,7 @@ describe('admin endpoints', () => {
       source: 'api',
       subject: 'old',
       expiresAt: expect.any(String),
-      expiresInMs: 29_000,
+      expiresInMs: 5_000,
       state: 'expired',
     });
     expect(res.body.entries).toContainEqual(expect.objectContaining({ key: 'other', source: 'other', state: 'fresh', expiresInMs: 600_000 }));

@@ -58,21 +58,22 @@ describe('TokenCacheHealthIndicator over HTTP (/health)', () => {
       sources: { api: { state: 'valid', expiresInMs: 600_000, consecutiveFailures: 0 }, other: { state: 'unused' } },
     });
 
-    // Into the refresh window (half of a 600 s lifetime): the background refresh fails, the token still serves.
+    // Into the refresh window (API 0.2, adaptive: from 540 s of a 600 s lifetime): the background refresh
+    // fails, the token still serves.
     api.failWith = new TokenFetchError('The identity provider answered HTTP 503', { status: 503 });
-    clock.advance(400_000);
+    clock.advance(545_000);
     await expect(cache.getToken('api')).resolves.toBe('token-1');
     await flush();
     res = await running.get('/health');
     expect(res.status).toBe(200);
     expect(res.body.info['token-cache'].sources.api).toMatchObject({
       state: 'refresh-due',
-      expiresInMs: 200_000,
+      expiresInMs: 55_000,
       consecutiveFailures: 1,
       lastError: { name: 'TokenFetchError', message: 'The identity provider answered HTTP 503' },
     });
 
-    // Past expiry (minus the 30 s skew) and the fetch fails: down, with the source's details.
+    // Past expiry and the fetch fails: down, with the source's details.
     clock.advance(200_000);
     await expect(cache.getToken('api')).rejects.toThrow(TokenFetchError);
     const callsBefore = api.calls;

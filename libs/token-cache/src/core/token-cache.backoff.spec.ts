@@ -22,8 +22,9 @@ describe('backoff after a failed fetch', () => {
     clock.advance(1);
     await expect(cache.getToken('api')).rejects.toThrow(TokenFetchError);
     expect(source.count).toBe(2);
-    // Second failure: 2 s.
-    clock.advance(1_999);
+    // API 0.2: with no usable token and a retryable failure (5xx), once per second, not doubling: a recovered
+    // IdP is used within a second.
+    clock.advance(999);
     await expect(cache.getToken('api')).rejects.toThrow();
     expect(source.count).toBe(2);
     source.reply = () => ({ accessToken: 'ok', expiresIn: 3600 });
@@ -32,9 +33,21 @@ describe('backoff after a failed fetch', () => {
     expect(source.count).toBe(3);
   });
 
-  it('doubles up to 30 s with jitter from the injected random source', async () => {
+  it('retries a retryable failure (network, timeout, 5xx, 429) once per second while no token is held, however long it lasts', async () => {
+    const { cache, source, clock } = harness({ random: () => 0.99 });
+    source.reply = fail(new TokenFetchError('IdP said 502', { status: 502 }));
+    for (let second = 0; second < 60; second++) {
+      for (let i = 0; i < 10; i++) {
+        await expect(cache.getToken('api')).rejects.toMatchObject({ status: 502 });
+        clock.advance(100);
+      }
+    }
+    expect(source.count).toBe(60); // one a second, never more
+  });
+
+  it('doubles up to 30 s with jitter from the injected random source for a non-retryable error', async () => {
     const { cache, source, clock } = harness({ random: () => 0 }); // -20 %
-    source.reply = fail();
+    source.reply = fail(new TokenFetchError('invalid_grant', { status: 400, oauthError: 'invalid_grant', retryable: false }));
     const waits: number[] = [];
     for (let i = 0; i < 8; i++) {
       await expect(cache.getToken('api')).rejects.toThrow();
@@ -61,14 +74,31 @@ describe('backoff after a failed fetch', () => {
     expect(await cache.getToken('api', { subject: 'good' })).toBe('for-good');
   });
 
-  it('waits the longest after a non-retryable failure such as invalid_client', async () => {
+  it('backs off 1 s, 2 s, 4 s… after a non-retryable failure such as invalid_client (API 0.2: no longer 30 s at once)', async () => {
     const { cache, source, clock } = harness();
     source.reply = fail(new TokenFetchError('invalid_client', { status: 401, oauthError: 'invalid_client', retryable: false }));
     await expect(cache.getToken('api')).rejects.toMatchObject({ oauthError: 'invalid_client' });
-    clock.advance(29_999);
+    clock.advance(999);
     await expect(cache.getToken('api')).rejects.toThrow();
     expect(source.count).toBe(1);
     clock.advance(1);
+    await expect(cache.getToken('api')).rejects.toThrow();
+    expect(source.count).toBe(2);
+    clock.advance(1_999);
+    await expect(cache.getToken('api')).rejects.toThrow();
+    expect(source.count).toBe(2);
+    clock.advance(1);
+    await expect(cache.getToken('api')).rejects.toThrow();
+    expect(source.count).toBe(3);
+  });
+
+  it('treats a bad reply (TokenResponseError) like a refused request: doubling, not once per second', async () => {
+    const { cache, source, clock } = harness();
+    source.reply = () => ({ accessToken: 'x', expiresIn: -1 });
+    await expect(cache.getToken('api')).rejects.toMatchObject({ name: 'TokenResponseError' });
+    clock.advance(1_000);
+    await expect(cache.getToken('api')).rejects.toMatchObject({ name: 'TokenResponseError' });
+    clock.advance(1_000);
     await expect(cache.getToken('api')).rejects.toThrow();
     expect(source.count).toBe(2);
   });

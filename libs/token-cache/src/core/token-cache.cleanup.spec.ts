@@ -7,10 +7,11 @@ describe('expired entries and removeExpired', () => {
     source.reply = (r, n) => ({ accessToken: `t${n}`, expiresIn: r.subject === 'short' ? 60 : 3600 });
     await cache.getToken('api', { subject: 'short' });
     await cache.getToken('api', { subject: 'long' });
-    clock.advance(30_000); // short: expiresAt - skew reached
+    // API 0.2: the skew is at most a tenth of the lifetime (6 s for the 60 s token, 30 s for the hour).
+    clock.advance(54_000); // short: expiresAt - skew reached
     const bySubject = Object.fromEntries(cache.entries().map((e) => [e.subject, e]));
-    expect(bySubject.short).toMatchObject({ state: 'expired', expiresInMs: 30_000 });
-    expect(bySubject.long).toMatchObject({ state: 'fresh', expiresInMs: 3_570_000 });
+    expect(bySubject.short).toMatchObject({ state: 'expired', expiresInMs: 6_000 });
+    expect(bySubject.long).toMatchObject({ state: 'fresh', expiresInMs: 3_546_000 });
     expect(cache.peek('api', { subject: 'short' })).toBeUndefined();
 
     expect(await cache.removeExpired()).toBe(1);

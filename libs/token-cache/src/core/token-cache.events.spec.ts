@@ -82,11 +82,11 @@ describe('stats and events', () => {
     source.reply = () => {
       throw new Error('down');
     };
-    clock.advance(3_300_000);
+    clock.advance(3_390_000); // the adaptive refresh window of a 1 h token starts 3.5 min before expiry
     await cache.getToken('api');
     await new Promise((r) => setImmediate(r));
     expect(cache.sourceStatus('api')).toMatchObject({ state: 'refresh-due', consecutiveFailures: 1, lastError: { name: 'TokenFetchError' } });
-    clock.advance(300_000);
+    clock.advance(210_000); // expired, also for serving through the outage
     await cache.getToken('api').catch(() => undefined);
     expect(cache.sourceStatus('api')).toMatchObject({ state: 'failing', consecutiveFailures: 2 });
     expect(cache.sourceStatus('idle').state).toBe('unused');

@@ -10,7 +10,6 @@ import { assertKnownOptions, assertNonNegativeInt, assertPositiveInt, assertTime
 export const DEFAULTS = {
   maxEntries: 10_000,
   expirySkewMs: 30_000,
-  refreshBeforeExpiryMs: 300_000,
   defaultTtlMs: 300_000,
   fetchTimeoutMs: 10_000,
   cleanupIntervalMs: 1_800_000,
@@ -25,9 +24,14 @@ export interface TokenCacheOptions {
   store?: TokenStore;
   /** Most entries in the default memory store; the least recently used is evicted. Default 10_000. */
   maxEntries?: number;
-  /** A token counts as expired this long before its expiry. Default 30_000 ms. */
+  /** A token counts as expired this long before its expiry, at most a tenth of its lifetime. Default 30_000 ms. */
   expirySkewMs?: number;
-  /** Refresh in the background this long before expiry, capped at half the token's lifetime; 0 turns it off. Default 300_000 ms. */
+  /**
+   * Refresh in the background this long before expiry, capped at half the token's lifetime; 0 turns it off.
+   * Default: unset, an adaptive window that suits every lifetime from seconds to a day (from 0.8 of the
+   * lifetime at the earliest, so at most 1.25 fetches per lifetime, and early enough for the refresh to
+   * finish before the token stops being usable). See "Timing" in the README.
+   */
   refreshBeforeExpiryMs?: number;
   /** Lifetime of a token with no expiry information (no expires_in, not a JWT with exp). Default 300_000 ms. */
   defaultTtlMs?: number;
@@ -60,8 +64,8 @@ export interface TokenCacheOptions {
   meterProvider?: MeterProvider;
 }
 
-export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store' | 'logger' | 'meterProvider'>> &
-  Pick<TokenCacheOptions, 'store' | 'logger' | 'meterProvider'>;
+export type ResolvedTokenCacheOptions = Required<Omit<TokenCacheOptions, 'store' | 'logger' | 'meterProvider' | 'refreshBeforeExpiryMs'>> &
+  Pick<TokenCacheOptions, 'store' | 'logger' | 'meterProvider' | 'refreshBeforeExpiryMs'>;
 
 const STORE_METHODS = ['getSync', 'peek', 'get', 'set', 'delete', 'entries', 'subscribe'] as const;
 
@@ -167,7 +171,8 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     meterProvider: options.meterProvider,
     maxEntries: options.maxEntries ?? DEFAULTS.maxEntries,
     expirySkewMs: options.expirySkewMs ?? DEFAULTS.expirySkewMs,
-    refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? DEFAULTS.refreshBeforeExpiryMs,
+    // Unset stays unset: the adaptive refresh window (token-timing.ts).
+    refreshBeforeExpiryMs: options.refreshBeforeExpiryMs,
     defaultTtlMs: options.defaultTtlMs ?? DEFAULTS.defaultTtlMs,
     fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULTS.fetchTimeoutMs,
     cleanupIntervalMs: options.cleanupIntervalMs ?? DEFAULTS.cleanupIntervalMs,

@@ -6,6 +6,8 @@ const HOUR = 3_600_000;
 
 describe('refresh ahead', () => {
   it('serves the cached token at once from refreshAt and refreshes once in the background', async () => {
+    // API 0.2: with refreshBeforeExpiryMs unset the window adapts to the lifetime: for an hour it starts at
+    // usableUntil (expiresAt - 30 s) less a twentieth of the lifetime (3 min), 3.5 min before expiry.
     const { cache, source, clock, events } = harness();
     source.manual = true;
     const first = cache.getToken('api');
@@ -13,7 +15,7 @@ describe('refresh ahead', () => {
     source.pending[0]!.resolve({ accessToken: 'old', expiresIn: 3600 });
     expect(await first).toBe('old');
 
-    clock.advance(HOUR - 300_000 - 1); // just before refreshAt = expiresAt - 5 min
+    clock.advance(HOUR - 210_000 - 1); // just before refreshAt = expiresAt - 3.5 min
     expect(await cache.getToken('api')).toBe('old');
     expect(source.count).toBe(1);
     expect(cache.entries()[0]!.state).toBe('fresh');
@@ -32,8 +34,8 @@ describe('refresh ahead', () => {
     expect(cache.entries()[0]!.state).toBe('fresh');
   });
 
-  it('caps the refresh window at half the lifetime of short tokens', async () => {
-    const { cache, source, clock } = harness();
+  it('caps an explicit refreshBeforeExpiryMs at half the lifetime of short tokens (its 0.1 meaning)', async () => {
+    const { cache, source, clock } = harness({ refreshBeforeExpiryMs: 300_000 });
     source.reply = (_r, n) => ({ accessToken: `t${n}`, expiresIn: 120 }); // 2 min: window 60 s, not 5 min
     await cache.getToken('api');
     clock.advance(59_999);
@@ -64,7 +66,7 @@ describe('refresh ahead', () => {
     source.reply = () => {
       throw Object.assign(new Error('IdP down'), { code: 'ECONNREFUSED' });
     };
-    clock.advance(HOUR - 300_000);
+    clock.advance(HOUR - 210_000); // the adaptive window's start
     expect(await cache.getToken('api')).toBe('token-1');
     await flush();
     expect(source.count).toBe(2);

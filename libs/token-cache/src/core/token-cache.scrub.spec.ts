@@ -19,7 +19,7 @@ describe('fetch errors are scrubbed of every known secret and of held tokens', (
     const other = withSecret('other-client-secret-42');
     const { cache, clock, events } = harness({ sources: { api, other }, logger });
     await cache.getToken('api', { subject: 'u1' });
-    clock.advance(45_000); // past expirySkew: the next call fetches, the old token is still held
+    clock.advance(59_500); // past expiresAt less the transit margin: the next call fetches, the old token is still held
     api.reply = () => {
       throw new TokenFetchError('renewing opaque-session-1 failed (client other-client-secret-42)', {
         oauthErrorDescription: 'opaque-session-1 / other-client-secret-42',

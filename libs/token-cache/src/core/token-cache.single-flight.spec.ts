@@ -62,10 +62,10 @@ describe('single flight', () => {
     await cache.getToken('api', { scopes: ['b', 'a'] });
     expect(cache.warmToken('api', { scopes: ['a', 'b'] })).toBe('token-1');
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
-    clock.advance(3_600_000 - 300_000); // refresh due: still answered, and the background refresh starts
+    clock.advance(3_390_000); // refresh due (adaptive window): still answered, and the background refresh starts
     expect(cache.warmToken('api', { scopes: ['a', 'b'] })).toBe('token-1');
     expect(source.count).toBe(2);
-    clock.advance(300_000);
+    clock.advance(210_000);
     expect(cache.warmToken('api')).toBeUndefined();
   });
 

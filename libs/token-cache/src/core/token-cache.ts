@@ -4,12 +4,12 @@
  */
 import { sourceStatusOf } from './source-status.js';
 import { Observable, Subject } from 'rxjs';
-import { backoffDelay } from './backoff.js';
 import { appendParams, KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
 import { startTimer, systemClock } from './clock.js';
 import { DPoPKey } from './dpop/dpop-key.js';
+import { KeyFailures } from './key-failures.js';
 import { MemoryTokenStore } from './memory-token-store.js';
-import { RefreshJitter, refreshWindowEnd } from './refresh-jitter.js';
+import { RefreshJitter } from './refresh-jitter.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import {
@@ -40,6 +40,7 @@ import { assertTokenParams } from './token-params.js';
 import { describeValue } from './validate.js';
 import { validateTokenResponse } from './token-response.js';
 import { capBySubjectToken } from './subject-token.js';
+import { heldToken, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
 
 /**
  * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
@@ -49,13 +50,6 @@ interface PerSource {
   key: string;
   keys: KeyMemo;
   counters: TokenCacheCounters;
-}
-
-/** Failure bookkeeping of one key: drives backoff. */
-interface KeyState {
-  failures: number;
-  backoffUntil: number;
-  lastError?: Error;
 }
 
 /** Failure bookkeeping of one source: drives health. */
@@ -76,11 +70,13 @@ export class TokenCache {
   private readonly perSource = new Map<string, PerSource>();
   private lastSourceName: string | undefined;
   private lastPerSource: PerSource | undefined;
-  private readonly skew: number;
+  /** The options the timing rules read (token-timing.ts), one object so a token's timing is computed once. */
+  private readonly timing: TimingOptions;
   private readonly inFlight = new Map<string, Promise<StoredToken>>();
   /** Keys whose callers wait on the fetch in flight (misses), with the fetch's source and start. */
   private readonly waiting = new Map<string, { source: string; since: number }>();
-  private readonly keyStates = new Map<string, KeyState>();
+  /** Failed fetches per key: backoff, and the error callers get at once meanwhile. */
+  private readonly failures: KeyFailures;
   private readonly sourceStates = new Map<string, SourceState>();
   /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
   private generation = 0;
@@ -103,7 +99,8 @@ export class TokenCache {
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
     this.sources = new Map(Object.entries(this.options.sources));
     if (this.store.fetchShared !== undefined) this.jitter = new RefreshJitter(this.options.random);
-    this.skew = this.options.expirySkewMs;
+    this.timing = { expirySkewMs: this.options.expirySkewMs, refreshBeforeExpiryMs: this.options.refreshBeforeExpiryMs };
+    this.failures = new KeyFailures(this.options.maxEntries, this.options.random);
     for (const [name, source] of this.sources) {
       const key = sourceKey(name, dpopKeyOf(source)?.thumbprint);
       this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries, checkedKey), counters: createCounters() });
@@ -167,9 +164,11 @@ export class TokenCache {
     const token = this.store.getSync(key);
     if (token === undefined) return undefined;
     const now = this.clock.now();
-    if (now >= token.expiresAt - this.skew) return undefined;
+    const timing = this.timingOf(token);
+    if (now >= timing.usableUntil) return undefined;
     own.counters.hits++;
-    if (now >= this.refreshAt(token) && this.refreshDue(token, now)) this.refreshAhead(key, token, params?.subjectToken);
+    const window = timing.refreshWindow;
+    if (window !== undefined && now >= window.start && this.refreshDue(token, window, now)) this.refreshAhead(key, token, params?.subjectToken);
     return token;
   }
 
@@ -181,7 +180,7 @@ export class TokenCache {
       // Kept this small so it inlines: everything else is in peekByKey().
       const token = this.store.peek(source);
       if (token !== undefined && token.source === source) {
-        return this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
+        return this.clock.now() < this.timingOf(token).usableUntil ? viewOf(token) : undefined;
       }
     } else {
       const own = this.ownOf(source);
@@ -192,25 +191,35 @@ export class TokenCache {
 
   private peekByKey(key: string): CachedToken | undefined {
     const token = this.store.peek(key);
-    return token !== undefined && this.clock.now() < token.expiresAt - this.skew ? viewOf(token) : undefined;
+    return token !== undefined && this.isUsable(token) ? viewOf(token) : undefined;
   }
 
-  /** A miss: join the fetch in flight, fail fast while backing off, or start the one fetch. */
+  /**
+   * No usable token: while the key's fetches fail, serve the token held until its real expiry (less a transit
+   * margin) and retry in the background; else join the fetch in flight, fail fast while backing off, or start
+   * the one fetch. A fetch that fails while a servable token is held answers with that token. Only callers
+   * count as hits or misses (`caller` false: a preload).
+   */
   private load(key: string, source: string, params: TokenParams | undefined, caller = true): Promise<StoredToken> {
     this.markUsed(source);
+    const now = this.clock.now();
+    const failure = this.failures.get(key);
+    const held = failure === undefined ? undefined : this.servable(key, now);
+    if (held !== undefined) {
+      if (caller) this.count(source, 'hits');
+      if (!this.inFlight.has(key) && now >= this.failures.nextFetchAt(key, 'servable')) this.refreshAhead(key, held, params?.subjectToken, true);
+      return Promise.resolve(held);
+    }
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) {
       if (caller) this.count(source, 'misses');
-      return inFlight;
+      return this.orServable(key, inFlight);
     }
-    const state = this.keyStates.get(key);
-    if (state !== undefined && state.lastError !== undefined && this.clock.now() < state.backoffUntil) {
-      return Promise.reject(state.lastError);
-    }
+    if (failure !== undefined && now < this.failures.nextFetchAt(key, 'none')) return Promise.reject(failure.lastError);
     // Only callers count as misses: a preload is no call that waited (it would show 0 % on a fresh start).
     if (caller) this.count(source, 'misses');
     const request = toRequest(source, params);
-    return this.awaited(key, source, this.track(key, this.readThroughOrFetch(key, request)));
+    return this.orServable(key, this.awaited(key, source, this.track(key, this.readThroughOrFetch(key, request))));
   }
 
   /** Notes that callers wait on this fetch (no usable token), for `sourceStatus`'s `waiting`. */
@@ -222,6 +231,21 @@ export class TokenCache {
     };
     promise.then(done, done);
     return promise;
+  }
+
+  /** The token held for `key` that may still be served while its fetches fail (up to its real expiry), if any. */
+  private servable(key: string, now: number): StoredToken | undefined {
+    const held = this.store.peek(key);
+    return held !== undefined && now < this.timingOf(held).servableUntil ? held : undefined;
+  }
+
+  /** A failed fetch answers with the token still held for the key when that one may be served; else with the error. */
+  private orServable(key: string, fetching: Promise<StoredToken>): Promise<StoredToken> {
+    return fetching.catch((error: unknown) => {
+      const held = this.servable(key, this.clock.now());
+      if (held === undefined) throw error;
+      return held;
+    });
   }
 
   /** A shared store may already hold a token another instance fetched; else fetch. */
@@ -288,7 +312,7 @@ export class TokenCache {
       if (source !== undefined && token.source !== source) continue;
       if (await this.store.delete(key)) removed++;
     }
-    for (const key of [...this.keyStates.keys()]) if (affected(key)) this.keyStates.delete(key);
+    this.failures.deleteWhere(affected);
     this.emit('cleared', source ?? '*', '*', { removed });
     return removed;
   }
@@ -299,7 +323,9 @@ export class TokenCache {
     const now = this.clock.now();
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
-      if (now < token.expiresAt - this.skew || (source !== undefined && token.source !== source)) continue;
+      if (now < this.timingOf(token).usableUntil || (source !== undefined && token.source !== source)) continue;
+      // A token still served through an IdP outage stays until its real expiry.
+      if (this.failures.get(key) !== undefined && this.servable(key, now) === token) continue;
       if (await this.store.delete(key, token.accessToken)) {
         removed++;
         this.count(token.source, 'expiredRemoved');
@@ -307,9 +333,7 @@ export class TokenCache {
       }
     }
     // Forget failure bookkeeping of keys that are neither cached, fetching nor backing off.
-    for (const [key, state] of this.keyStates) {
-      if (now >= state.backoffUntil && !this.inFlight.has(key) && this.store.peek(key) === undefined) this.keyStates.delete(key);
-    }
+    this.failures.deleteWhere((key) => now >= this.failures.nextFetchAt(key, 'none') && !this.inFlight.has(key) && this.store.peek(key) === undefined);
     return removed;
   }
 
@@ -470,35 +494,38 @@ export class TokenCache {
     return new UnknownTokenSourceError(String(source), messages.unknownSource(String(source), [...this.sources.keys()]));
   }
 
-  private refreshAt(token: StoredToken): number {
-    const lifetime = token.expiresAt - token.receivedAt;
-    return token.expiresAt - Math.min(this.options.refreshBeforeExpiryMs, lifetime / 2);
+  /** The token's timing rules under this cache's options (token-timing.ts), computed once per token. */
+  private timingOf(token: StoredToken): TokenTiming {
+    const memo = (token as StoredToken & { [TIMING]?: { options: TimingOptions; timing: TokenTiming } })[TIMING];
+    if (memo !== undefined && memo.options === this.timing) return memo.timing;
+    const timing = tokenTiming(token, this.timing);
+    // Not enumerable: never serialized or copied with the token.
+    Object.defineProperty(token, TIMING, { value: { options: this.timing, timing }, configurable: true });
+    return timing;
   }
 
   /** With a shared store, each instance refreshes at its own point of the window (refresh-jitter.ts). */
-  private refreshDue(token: StoredToken, now: number): boolean {
-    if (this.jitter === undefined) return true;
-    const start = this.refreshAt(token);
-    return this.jitter.due(token, start, refreshWindowEnd(start, token.expiresAt - this.skew), now);
+  private refreshDue(token: StoredToken, window: RefreshWindow, now: number): boolean {
+    return this.jitter === undefined || this.jitter.due(token, window.start, window.end, now);
   }
 
   private isUsable(token: StoredToken): boolean {
-    return this.clock.now() < token.expiresAt - this.skew;
+    return this.clock.now() < this.timingOf(token).usableUntil;
   }
 
   private stateOf(token: StoredToken, now: number): TokenEntryState {
-    if (now >= token.expiresAt - this.skew) return 'expired';
-    return now >= this.refreshAt(token) && this.options.refreshBeforeExpiryMs > 0 ? 'refresh-due' : 'fresh';
+    const phase = tokenPhase(this.timingOf(token), now);
+    return phase === 'fresh' || phase === 'refresh-due' ? phase : 'expired';
   }
 
   /**
    * One background refresh per key, not while one is in flight or the key backs off. An exchanged token is
-   * refreshed with the subject token of the caller that found it due (entries never keep one).
+   * refreshed with the subject token of the caller that found it due (entries never keep one). `failing`: the
+   * token is past usableUntil and served only because the key's fetches fail (the caller checked the backoff).
    */
-  private refreshAhead(key: string, token: StoredToken, subjectToken?: string): void {
-    if (this.options.refreshBeforeExpiryMs === 0 || this.inFlight.has(key)) return;
-    const state = this.keyStates.get(key);
-    if (state !== undefined && this.clock.now() < state.backoffUntil) return;
+  private refreshAhead(key: string, token: StoredToken, subjectToken?: string, failing = false): void {
+    if (this.inFlight.has(key)) return;
+    if (!failing && this.clock.now() < this.failures.nextFetchAt(key, 'usable')) return;
     this.count(token.source, 'refreshesAhead');
     const request: TokenRequest = {
       source: token.source,
@@ -541,10 +568,11 @@ export class TokenCache {
       generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0);
     try {
       let token: StoredToken;
+      const run = () => this.runSource(source, request, timeoutMs).then((t) => this.sameTokenSameLife(key, t));
       if (this.store.fetchShared !== undefined) {
-        token = await this.store.fetchShared(key, () => this.runSource(source, request, timeoutMs), { accept, timeoutMs, shouldStore: stillCurrent });
+        token = await this.store.fetchShared(key, run, { accept, timeoutMs, shouldStore: stillCurrent });
       } else {
-        token = await this.runSource(source, request, timeoutMs);
+        token = await run();
         if (stillCurrent()) await this.storeFetched(key, token);
       }
       this.onFetchSucceeded(key, request.source);
@@ -560,6 +588,17 @@ export class TokenCache {
     }
   }
 
+  /**
+   * A source that hands out the token it already gave (a token file not yet rotated, an SDK's own cache) does
+   * not renew its life: the lifetime runs from when the token was first received, so re-reading it never
+   * shrinks its skew towards zero.
+   */
+  private sameTokenSameLife(key: string, token: StoredToken): StoredToken {
+    const held = this.store.peek(key);
+    if (held === undefined || held.accessToken !== token.accessToken || held.receivedAt >= token.receivedAt) return token;
+    return { ...token, receivedAt: held.receivedAt, ...(held.fetchMs !== undefined && { fetchMs: held.fetchMs }) };
+  }
+
   /** A good token the store could not keep still goes to its callers: a store failure is not a fetch failure. */
   private async storeFetched(key: string, token: StoredToken): Promise<void> {
     try {
@@ -572,6 +611,7 @@ export class TokenCache {
   /** One call of the source, bounded by the timeout, its response validated. Counts as a fetch. */
   private async runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
     this.count(request.source, 'fetches');
+    const startedAt = this.clock.now();
     const controller = new AbortController();
     const timeoutError = new TokenFetchError(messages.fetchTimeout(request.source, timeoutMs), { source: request.source, retryable: true });
     let rejectTimeout!: (error: Error) => void;
@@ -600,6 +640,7 @@ export class TokenCache {
         // An exchanged token is never used past the subject token's own JWT `exp` (RFC 8693 on-behalf-of).
         expiresAt: capBySubjectToken(valid.expiresAt, request.subjectToken),
         receivedAt,
+        fetchMs: receivedAt - startedAt,
         ...((valid.scopes ?? request.scopes) && { scopes: valid.scopes ?? request.scopes }),
         source: request.source,
         ...(request.subject !== undefined && { subject: request.subject }),
@@ -643,7 +684,7 @@ export class TokenCache {
   }
 
   private onFetchSucceeded(key: string, source: string): void {
-    this.keyStates.delete(key);
+    this.failures.delete(key);
     const state = this.sourceStateOf(source);
     // Failures were logged at warn/error: say when they stop, so an operator sees the incident end.
     if (state.consecutiveFailures > 0) this.options.logger?.log?.(`Token source "${source}" recovered after ${state.consecutiveFailures} failed fetch(es)`);
@@ -654,23 +695,16 @@ export class TokenCache {
     this.count(source, 'fetchFailures');
     const now = this.clock.now();
     this.metrics.recordFetch(source, 'failure', now - startedAt);
-    const keyState = this.keyStates.get(key) ?? { failures: 0, backoffUntil: 0 };
-    keyState.failures++;
-    keyState.lastError = error;
-    const fetchError = error instanceof TokenFetchError ? error : undefined;
-    // A non-retryable failure (bad credentials) won't heal by itself soon: wait the longest.
-    const failures = fetchError !== undefined && !fetchError.retryable ? Number.MAX_SAFE_INTEGER : keyState.failures;
-    keyState.backoffUntil = now + backoffDelay(failures, this.options.random, fetchError?.retryAfterMs);
-    // Most recently failed last; bounded like the store, so an IdP outage across many subjects can't grow it.
-    this.keyStates.delete(key);
-    this.keyStates.set(key, keyState);
-    if (this.keyStates.size > this.options.maxEntries) this.keyStates.delete(this.keyStates.keys().next().value!);
+    const stored = this.store.peek(key);
+    const held = heldToken(stored && this.timingOf(stored), now);
+    this.failures.record(key, error, { startedAt, failedAt: now, held });
+    const retryInMs = Math.max(0, this.failures.nextFetchAt(key, held) - now);
     const sourceState = this.sourceStateOf(source);
     sourceState.consecutiveFailures++;
     const described = describeError(error);
     sourceState.lastError = { ...described, at: new Date(now) };
     this.emit('fetch_failed', source, key, { durationMs: now - startedAt, error: described });
-    const line = `Token fetch for source "${source}" (${key}) failed (${sourceState.consecutiveFailures} in a row; retry in ${keyState.backoffUntil - now} ms): ${described.name}: ${described.message}`;
+    const line = `Token fetch for source "${source}" (${key}) failed (${sourceState.consecutiveFailures} in a row; retry in ${retryInMs} ms): ${described.name}: ${described.message}`;
     if (sourceState.consecutiveFailures >= ERROR_LOG_AFTER_FAILURES) this.options.logger?.error(line);
     else this.options.logger?.warn(line);
   }
@@ -707,7 +741,7 @@ export class TokenCache {
    */
   private onSourceChanged(source: string): void {
     const prefix = this.perSource.get(source)!.key;
-    for (const key of [...this.keyStates.keys()]) if (key === prefix || key.startsWith(`${prefix}|`)) this.keyStates.delete(key);
+    this.failures.deleteWhere((key) => key === prefix || key.startsWith(`${prefix}|`));
     for (const [key, token] of this.store.entries()) {
       if (token.source !== source) continue;
       const request: TokenRequest = {
@@ -762,6 +796,9 @@ function checkedKey(sourceKey: string, params: TokenParams): string {
 }
 
 const accessTokenOf = (token: StoredToken): string => token.accessToken;
+
+/** Where a token's timing is memoized (see timingOf). */
+const TIMING = Symbol('timing');
 
 /** The `CachedToken` view of a stored token, made once per token and frozen, so reads allocate nothing. */
 const VIEW = Symbol('view');

@@ -12,6 +12,10 @@ export interface StoredToken {
   expiresAt: number;
   /** When the token was received: the lifetime runs from here to `expiresAt`. */
   receivedAt: number;
+  /** When the IdP asked for the refresh (`receivedAt + refresh_in`), if it did. */
+  refreshAt?: number;
+  /** How long the fetch that brought the token took (ms): a slow IdP gets its refresh started earlier. */
+  fetchMs?: number;
   /** Scopes granted (from the response's `scope`), else those requested. */
   scopes?: string[];
   /** The request that the key stands for: shown by `entries()`, never secret. */

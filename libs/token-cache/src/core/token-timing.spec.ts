@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { heldToken, nextFetchAt, tokenPhase, tokenTiming, type FetchFailure } from './token-timing.js';
+
+const S = 1_000;
+const H = 3_600_000;
+const LIFETIMES = [2 * S, 3 * S, 4 * S, 60 * S, H, 24 * H];
+const DEFAULTS = { expirySkewMs: 30_000 };
+const at = (lifetimeMs: number, extra: { refreshAt?: number; fetchMs?: number } = {}) => ({ receivedAt: 1_000_000, expiresAt: 1_000_000 + lifetimeMs, ...extra });
+
+/** A small seeded generator, so a failing sweep can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('tokenTiming', () => {
+  it('applies the skew, at most a tenth of the lifetime', () => {
+    expect(tokenTiming(at(2 * S), DEFAULTS)).toMatchObject({ lifetimeMs: 2 * S, skewMs: 200, usableUntil: 1_000_000 + 1_800 });
+    expect(tokenTiming(at(60 * S), DEFAULTS).skewMs).toBe(6_000);
+    expect(tokenTiming(at(H), DEFAULTS).skewMs).toBe(30_000);
+    expect(tokenTiming(at(H), { expirySkewMs: 0 }).usableUntil).toBe(1_000_000 + H);
+    // An already expired token (expiresAt before it was received) is never usable, whatever the skew.
+    expect(tokenTiming({ receivedAt: 10, expiresAt: 5 }, DEFAULTS)).toMatchObject({ lifetimeMs: 0, skewMs: 0, usableUntil: 5 });
+  });
+
+  it.each(LIFETIMES)('places the adaptive window of a %i ms token in [0.8 L, usableUntil), with room for the refresh after it', (lifetime) => {
+    const t = tokenTiming(at(lifetime), DEFAULTS);
+    const { start, end } = t.refreshWindow!;
+    expect(start - 1_000_000).toBeGreaterThanOrEqual(0.8 * lifetime);
+    expect(end).toBeGreaterThanOrEqual(start);
+    // At least 2.5 % of the lifetime (50 ms for 2 s) is left after the window's end for the refresh to finish.
+    expect(t.usableUntil - end).toBeGreaterThanOrEqual(0.025 * lifetime - 1e-6);
+  });
+
+  it('starts the adaptive window as late as leaves a twentieth of the lifetime before usableUntil', () => {
+    expect(tokenTiming(at(2 * S), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 1_700, end: 1_000_000 + 1_750 });
+    expect(tokenTiming(at(H), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 30_000 - 180_000);
+    expect(tokenTiming(at(24 * H), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 24 * H - 30_000 - 0.05 * 24 * H);
+  });
+
+  it('starts earlier for a slow IdP (twice the fetch time of the token), never before 0.8 L', () => {
+    expect(tokenTiming(at(2 * S, { fetchMs: 80 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 1_800 - 160);
+    expect(tokenTiming(at(2 * S, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 1_600);
+    expect(tokenTiming(at(H, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 210_000); // 1.8 s < L / 20
+  });
+
+  it('keeps the 0.1 meaning of an explicit refreshBeforeExpiryMs: that long before expiry, capped at half the lifetime', () => {
+    expect(tokenTiming(at(H), { ...DEFAULTS, refreshBeforeExpiryMs: 300_000 }).refreshWindow!.start).toBe(1_000_000 + H - 300_000);
+    expect(tokenTiming(at(120 * S), { ...DEFAULTS, refreshBeforeExpiryMs: 300_000 }).refreshWindow!.start).toBe(1_000_000 + 60_000);
+    expect(tokenTiming(at(H), { ...DEFAULTS, refreshBeforeExpiryMs: 0 }).refreshWindow).toBeUndefined();
+    // Set shorter than the skew: refresh-ahead would start after the token stopped being usable, as in 0.1.
+    const late = tokenTiming(at(H), { ...DEFAULTS, refreshBeforeExpiryMs: 10_000 });
+    expect(late.refreshWindow).toEqual({ start: 1_000_000 + H - 10_000, end: 1_000_000 + H - 10_000 });
+  });
+
+  it('moves the window start to receivedAt + refresh_in, within the token life', () => {
+    expect(tokenTiming(at(H, { refreshAt: 1_000_000 + H / 2 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H / 2);
+    expect(tokenTiming(at(H, { refreshAt: 1_000_000 + H / 2 }), { ...DEFAULTS, refreshBeforeExpiryMs: 60_000 }).refreshWindow!.start).toBe(1_000_000 + H / 2);
+    // Past the usable life: as late as still leaves the refresh its room.
+    const late = tokenTiming(at(H, { refreshAt: 1_000_000 + 2 * H }), DEFAULTS);
+    expect(late.refreshWindow!.start).toBeLessThan(late.usableUntil);
+    expect(tokenTiming(at(H, { refreshAt: 0 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000);
+    expect(tokenTiming(at(H, { refreshAt: 1_000_000 + 60_000 }), { ...DEFAULTS, refreshBeforeExpiryMs: 0 }).refreshWindow).toBeUndefined();
+  });
+
+  it('serves a token through failures until its expiry less a transit margin of min(1 s, L / 20)', () => {
+    expect(tokenTiming(at(4 * S), DEFAULTS).servableUntil).toBe(1_000_000 + 4 * S - 200);
+    expect(tokenTiming(at(H), DEFAULTS).servableUntil).toBe(1_000_000 + H - 1_000);
+    // Never before usableUntil (a zero skew).
+    expect(tokenTiming(at(H), { expirySkewMs: 0 }).servableUntil).toBe(1_000_000 + H);
+  });
+
+  it('holds for random lifetimes from 2 s to 24 h, skews, fetch times and refresh_in (property sweep)', () => {
+    const random = prng(11);
+    for (let i = 0; i < 5_000; i++) {
+      const lifetime = Math.round(2 * S * Math.pow((24 * H) / (2 * S), random()));
+      const expirySkewMs = Math.round(random() * 120_000);
+      const fetchMs = random() < 0.5 ? undefined : Math.round(random() * lifetime * 0.2);
+      const refreshAt = random() < 0.2 ? 1_000_000 + Math.round(random() * 2 * lifetime) : undefined;
+      const t = tokenTiming(at(lifetime, { fetchMs, refreshAt }), { expirySkewMs });
+      const ctx = JSON.stringify({ lifetime, expirySkewMs, fetchMs, refreshAt });
+      expect(t.skewMs, ctx).toBeLessThanOrEqual(lifetime / 10 + 1e-6);
+      expect(t.usableUntil, ctx).toBeGreaterThanOrEqual(1_000_000 + 0.9 * lifetime - 1e-6);
+      expect(t.servableUntil, ctx).toBeGreaterThanOrEqual(t.usableUntil);
+      expect(t.servableUntil, ctx).toBeLessThanOrEqual(1_000_000 + lifetime);
+      const { start, end } = t.refreshWindow!;
+      expect(end, ctx).toBeLessThan(t.usableUntil);
+      expect(start, ctx).toBeLessThanOrEqual(end);
+      // The 1.25 bound holds for every point of the window (jitter included) unless the IdP asked otherwise.
+      if (refreshAt === undefined) expect(start - 1_000_000, ctx).toBeGreaterThanOrEqual(0.8 * lifetime - 1e-6);
+      expect(tokenPhase(t, start), ctx).toBe('refresh-due');
+      expect(tokenPhase(t, start - 1), ctx).toBe('fresh');
+    }
+  });
+});
+
+describe('tokenPhase', () => {
+  it('names where a token is in its life', () => {
+    const t = tokenTiming(at(4 * S), DEFAULTS); // window from 3.4 s, usable until 3.6 s, served while failing until 3.8 s
+    expect(tokenPhase(t, 1_000_000)).toBe('fresh');
+    expect(tokenPhase(t, 1_003_400)).toBe('refresh-due');
+    expect(tokenPhase(t, 1_003_600)).toBe('servable-if-failing');
+    expect(tokenPhase(t, 1_003_800)).toBe('expired');
+  });
+});
+
+describe('nextFetchAt', () => {
+  const failure = (f: Partial<FetchFailure>): FetchFailure => ({
+    failures: 1,
+    startedAt: 10_000,
+    failedAt: 10_050,
+    retryable: true,
+    backoffMs: 1_000,
+    held: 'none',
+    ...f,
+  });
+
+  it('lets a key without a usable token retry a retryable failure once per second, from the start of the failed fetch', () => {
+    expect(nextFetchAt(failure({ failures: 7, backoffMs: 30_000 }), 'none')).toBe(11_000);
+    // The same while a token is only served through the outage (past usableUntil).
+    expect(nextFetchAt(failure({ failures: 7, backoffMs: 30_000, held: 'servable' }), 'servable')).toBe(11_000);
+  });
+
+  it('uses the doubling backoff for background refreshes while a usable token is held', () => {
+    expect(nextFetchAt(failure({ failures: 3, backoffMs: 4_000, held: 'usable' }), 'usable')).toBe(14_050);
+  });
+
+  it('uses the doubling backoff for a non-retryable error, token or not', () => {
+    expect(nextFetchAt(failure({ retryable: false, failures: 2, backoffMs: 2_000 }), 'none')).toBe(12_050);
+    expect(nextFetchAt(failure({ retryable: false, failures: 2, backoffMs: 2_000, held: 'servable' }), 'servable')).toBe(12_050);
+    expect(nextFetchAt(failure({ retryable: false, failures: 2, backoffMs: 2_000, held: 'usable' }), 'usable')).toBe(12_050);
+  });
+
+  it('lets the first caller fetch at once when the held token stopped being usable (or servable), whatever the backoff', () => {
+    expect(nextFetchAt(failure({ failures: 5, backoffMs: 16_000, held: 'usable' }), 'servable')).toBe(10_050);
+    expect(nextFetchAt(failure({ failures: 5, backoffMs: 16_000, held: 'usable' }), 'none')).toBe(10_050); // invalidated
+    expect(nextFetchAt(failure({ retryable: false, failures: 5, backoffMs: 16_000, held: 'usable' }), 'servable')).toBe(10_050);
+    expect(nextFetchAt(failure({ failures: 5, backoffMs: 16_000, held: 'servable' }), 'none')).toBe(10_050);
+  });
+
+  it('says what a key holds', () => {
+    const t = tokenTiming(at(4 * S), DEFAULTS);
+    expect(heldToken(undefined, 0)).toBe('none');
+    expect(heldToken(t, 1_003_599)).toBe('usable');
+    expect(heldToken(t, 1_003_600)).toBe('servable');
+    expect(heldToken(t, 1_003_800)).toBe('none');
+  });
+
+  it('always honours a longer Retry-After', () => {
+    expect(nextFetchAt(failure({ retryAfterMs: 10_000 }), 'none')).toBe(20_050);
+    expect(nextFetchAt(failure({ retryAfterMs: 10_000, held: 'usable' }), 'servable')).toBe(20_050);
+    expect(nextFetchAt(failure({ retryAfterMs: 100 }), 'none')).toBe(11_000); // shorter: once per second still
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The timing rules of a cached token, as pure functions of times (epoch ms): until when it is usable, when
+ * its background refresh is due, how long it may still be served while the IdP fails, and when a key whose
+ * last fetch failed may fetch again. `TokenCache` asks; nothing here keeps state or reads a clock.
+ *
+ * A token's life, with the default options (lifetime L = expiresAt - receivedAt):
+ *
+ *   receivedAt          refresh window     usableUntil   servableUntil  expiresAt
+ *   |------ fresh ------[start ..... end]------|...............|..............|
+ *                       >= 0.8 L                <-- skew = min(expirySkewMs, L / 10) -->
+ *                                                              <- transit margin ->
+ *   start = usableUntil - room, room = max(L / 20, 2 x fetch time) <= L / 10, never before 0.8 L;
+ *   end = half-way from start to usableUntil; transit margin = min(1 s, L / 20).
+ */
+
+/** The skew applied to a token is at most this fraction of its lifetime (so a short token is still used). */
+export const MAX_SKEW_FRACTION = 0.1;
+/**
+ * With `refreshBeforeExpiryMs` unset, a background refresh never starts before this fraction of the lifetime:
+ * at most 1 / 0.8 = 1.25 fetches per lifetime under steady load.
+ */
+export const ADAPTIVE_REFRESH_FROM = 0.8;
+/**
+ * …and it starts early enough to leave this fraction of the lifetime (or twice the token's own fetch time,
+ * when that is more, up to 0.1 L) between the window's start and `usableUntil`: time for the refresh to finish
+ * before any caller would wait. Half of that room is left after the window's end.
+ */
+export const REFRESH_ROOM_FRACTION = 0.05;
+export const REFRESH_ROOM_FETCH_FACTOR = 2;
+/** While refreshes fail, a token is served until `expiresAt` less this fraction of its lifetime… */
+export const TRANSIT_MARGIN_FRACTION = 0.05;
+/** …but never less than `expiresAt - 1 s`: time for the request to reach the API with the token still valid. */
+export const TRANSIT_MARGIN_MAX_MS = 1_000;
+/** While no usable token is held and the failure was retryable, a key may start a fetch this often. */
+export const RETRY_WITHOUT_TOKEN_MS = 1_000;
+
+/** The times of a token that the rules read. */
+export interface TimedToken {
+  /** When the reply arrived: the lifetime runs from here. */
+  receivedAt: number;
+  /** When the token expires, raw (before any skew). */
+  expiresAt: number;
+  /** When the IdP asked for the refresh (`receivedAt + refresh_in`), if it did. */
+  refreshAt?: number;
+  /** How long the fetch that brought the token took: a slow IdP gets its refresh started earlier. */
+  fetchMs?: number;
+}
+
+export interface TimingOptions {
+  /** `expirySkewMs`: a token is taken as expired this long before `expiresAt`, at most a tenth of its lifetime. */
+  expirySkewMs: number;
+  /**
+   * `refreshBeforeExpiryMs` as the user set it: refresh-ahead starts this long before `expiresAt`, capped at
+   * half the lifetime; 0 turns it off. `undefined` (unset) selects the adaptive window.
+   */
+  refreshBeforeExpiryMs?: number;
+}
+
+/** The refresh window: a background refresh starts at some point in `[start, end]` (instances may jitter within it). */
+export interface RefreshWindow {
+  start: number;
+  end: number;
+}
+
+export interface TokenTiming {
+  lifetimeMs: number;
+  skewMs: number;
+  /** Until then (exclusive) the token is served as usable: `expiresAt - min(expirySkewMs, lifetime / 10)`. */
+  usableUntil: number;
+  /** When a background refresh is due; `undefined` when refresh-ahead is off. */
+  refreshWindow: RefreshWindow | undefined;
+  /** While the key's refreshes fail, the token is still served until then (exclusive): `expiresAt` less a transit margin. */
+  servableUntil: number;
+}
+
+/** The timing of one token under the cache's options. */
+export function tokenTiming(token: TimedToken, options: TimingOptions): TokenTiming {
+  const { receivedAt, expiresAt } = token;
+  const lifetimeMs = Math.max(0, expiresAt - receivedAt);
+  const skewMs = Math.min(options.expirySkewMs, lifetimeMs * MAX_SKEW_FRACTION);
+  const usableUntil = expiresAt - skewMs;
+  const servableUntil = Math.max(usableUntil, expiresAt - Math.min(TRANSIT_MARGIN_MAX_MS, lifetimeMs * TRANSIT_MARGIN_FRACTION));
+  return { lifetimeMs, skewMs, usableUntil, refreshWindow: refreshWindowOf(token, options, lifetimeMs, usableUntil), servableUntil };
+}
+
+function refreshWindowOf(token: TimedToken, options: TimingOptions, lifetimeMs: number, usableUntil: number): RefreshWindow | undefined {
+  const set = options.refreshBeforeExpiryMs;
+  if (set === 0) return undefined;
+  // The adaptive start: as late as leaves the refresh its room, never before 0.8 L (the 1.25 bound).
+  const fetchMs = token.fetchMs !== undefined && Number.isFinite(token.fetchMs) && token.fetchMs > 0 ? token.fetchMs : 0;
+  const room = Math.min(lifetimeMs / 10, Math.max(lifetimeMs * REFRESH_ROOM_FRACTION, REFRESH_ROOM_FETCH_FACTOR * fetchMs));
+  const adaptiveStart = Math.max(token.receivedAt + lifetimeMs * ADAPTIVE_REFRESH_FROM, usableUntil - room);
+  let start: number;
+  if (token.refreshAt !== undefined && Number.isFinite(token.refreshAt)) {
+    // The IdP's refresh_in wins, kept within the token's life so that a refresh still ends before it is unusable.
+    start = Math.min(Math.max(token.refreshAt, token.receivedAt), halfWay(adaptiveStart, usableUntil));
+  } else if (set !== undefined) {
+    start = token.expiresAt - Math.min(set, lifetimeMs / 2); // the 0.1 rule, as the user set it
+  } else {
+    start = adaptiveStart;
+  }
+  return { start, end: halfWay(start, usableUntil) };
+}
+
+/** Half-way from `start` to `until`; `start` itself when `until` is not later. */
+const halfWay = (start: number, until: number): number => (until > start ? start + (until - start) / 2 : start);
+
+/** Where a token is in its life at `now`. */
+export type TokenPhase = 'fresh' | 'refresh-due' | 'servable-if-failing' | 'expired';
+
+export function tokenPhase(timing: TokenTiming, now: number): TokenPhase {
+  if (now >= timing.usableUntil) return now < timing.servableUntil ? 'servable-if-failing' : 'expired';
+  return timing.refreshWindow !== undefined && now >= timing.refreshWindow.start ? 'refresh-due' : 'fresh';
+}
+
+// ---------------------------------------------------------------- backoff
+
+/** What the cache remembers about a key's last failed fetch. */
+export interface FetchFailure {
+  /** Consecutive failures of the key (1 for the first). */
+  failures: number;
+  /** When the failed fetch started. */
+  startedAt: number;
+  /** When it failed. */
+  failedAt: number;
+  /** Network, timeout, 5xx, 429 (and the like): false for `invalid_client`, `invalid_grant`, other 4xx, bad replies. */
+  retryable: boolean;
+  /** A server's `Retry-After`, in ms from `failedAt`. */
+  retryAfterMs?: number;
+  /** The doubling backoff drawn for this failure (1 s · 2^(failures-1), ±20 %, at most 30 s), from `failedAt`. */
+  backoffMs: number;
+  /** What the key held when the fetch failed: a usable token (a background refresh), one only served while failing, or none. */
+  held: HeldToken;
+}
+
+/**
+ * What a key holds: a `usable` token (before usableUntil), a `servable` one (past usableUntil, served only while
+ * the key's fetches fail, until servableUntil), or `none`.
+ */
+export type HeldToken = 'usable' | 'servable' | 'none';
+const HELD_RANK: Record<HeldToken, number> = { none: 0, servable: 1, usable: 2 };
+
+/**
+ * The earliest time a new fetch of the key may start after `failure`, given what the key holds now
+ * (Timing with default options, API.md):
+ * - A server's `Retry-After` is always honoured.
+ * - The held token got worse since the failure (usable → only servable, servable → gone; it aged, or it was
+ *   invalidated): the first caller may fetch at once, whatever the backoff. At most two such fetches per outage.
+ * - No usable token held and a retryable failure: once per second (from the start of the failed fetch), so
+ *   a recovered IdP is used within a second without being hammered.
+ * - Otherwise (a background refresh while a usable token is held; a non-retryable error): the doubling backoff.
+ */
+export function nextFetchAt(failure: FetchFailure, heldNow: HeldToken): number {
+  const floor = failure.retryAfterMs !== undefined ? failure.failedAt + failure.retryAfterMs : -Infinity;
+  let at: number;
+  if (HELD_RANK[heldNow] < HELD_RANK[failure.held]) at = failure.failedAt;
+  else if (heldNow !== 'usable' && failure.retryable) at = failure.startedAt + RETRY_WITHOUT_TOKEN_MS;
+  else at = failure.failedAt + failure.backoffMs;
+  return Math.max(floor, at);
+}
+
+/** What a key holding `timing`'s token (or none) holds at `now`. */
+export function heldToken(timing: TokenTiming | undefined, now: number): HeldToken {
+  if (timing === undefined || now >= timing.servableUntil) return 'none';
+  return now < timing.usableUntil ? 'usable' : 'servable';
+}
