@@ -130,6 +130,10 @@ describe('replies as real IdPs send them', () => {
       reply = r;
       await expect(cache.getToken('api')).rejects.toMatchObject({ name: 'TokenFetchError', oauthError: 'invalid_grant' });
       expect(cache.entries()).toEqual([]);
+      // API 0.2: a non-retryable error backs off 1 s, 2 s, 4 s… (a retryable one without a token: 1 s each), so
+      // the wait after the second failure tells them apart.
+      clock.advance(1_000);
+      await expect(cache.getToken('api')).rejects.toMatchObject({ oauthError: 'invalid_grant' });
       reply = (res) => json(res, 200, { access_token: 'later', token_type: 'Bearer' });
       const before = server.requests.length;
       let waited = 0;
