@@ -13,6 +13,7 @@ import { getAdapter, type AxiosAdapter, type AxiosInstance, type AxiosResponse, 
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import type { TokenParams } from './token-cache.types.js';
+import { presentationFor } from './dpop/dpop-presentation.js';
 import { requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
 import {
   isReplayableBody,
@@ -86,7 +87,9 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     throw new TokenCacheConfigError('cache', interceptorMessages.badCache(describeValue(cache)));
   }
   const client = resolveClientOptions(options);
-  const { source, header, presentation, params: baseParams } = client;
+  const { source, header, params: baseParams } = client;
+  // A DPoP source (RFC 9449): `Authorization: DPoP` and a proof per attempt, nonce retries.
+  const presentation = presentationFor(cache, source, header, client.presentation);
   // Fail at attach time (bootstrap), not on the first request, when the source does not exist.
   cache.peek?.(source, baseParams);
   const renewal = new TokenRenewal(cache, source);
@@ -191,6 +194,10 @@ function discardBody(response: AxiosResponse): void {
 /** The method and absolute URL of an attempt, computed only when a presentation asks (DPoP signs them). */
 function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRequest {
   return {
+    get params() {
+      const attempt = config[ATTEMPT];
+      return attempt instanceof Attempt ? attempt.params : undefined;
+    },
     get method() {
       return (config.method ?? 'get').toUpperCase();
     },

@@ -8,7 +8,7 @@ import type { TokenCache } from './token-cache.js';
 import type { TokenParams } from './token-cache.types.js';
 
 /** The part of the cache the HTTP clients use; a `TokenCache` or `TokenCacheService`. */
-export type TokenCacheLike = Pick<TokenCache, 'getToken' | 'invalidate'> & Partial<Pick<TokenCache, 'peek' | 'warmToken'>>;
+export type TokenCacheLike = Pick<TokenCache, 'getToken' | 'invalidate'> & Partial<Pick<TokenCache, 'peek' | 'warmToken' | 'dpopKey'>>;
 
 /** A 401, or any reply whose `WWW-Authenticate` carries a Bearer challenge with `error="invalid_token"` (RFC 6750 §3.1). */
 export function isTokenRejected(status: number, wwwAuthenticate: unknown): boolean {
@@ -46,6 +46,8 @@ export interface TokenAttemptRequest {
   method: string;
   /** The absolute request URL. */
   url: string;
+  /** The cache key fields of the attempt's token (DPoP reads the token's type with them). */
+  params?: TokenParams;
 }
 
 /**

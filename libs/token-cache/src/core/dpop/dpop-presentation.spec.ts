@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt, EmbeddedJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { resolveDPoPOption } from './dpop-key.js';
+import { headerPresentation } from '../token-retry.js';
 import { classifyDPoPReply, dpopPresentation } from './dpop-presentation.js';
 
 const key = () => resolveDPoPOption('x.dpop', true)!.key;
@@ -11,7 +12,7 @@ const headers = (h: Record<string, unknown>) => (name: string) => h[name];
 describe('dpopPresentation', () => {
   it('sends Authorization: DPoP <token> with a fresh proof per attempt (htm, htu, ath, remembered nonce)', async () => {
     const k = key();
-    const p = dpopPresentation({ key: k, header: 'Authorization', bearerPrefix: 'Bearer ', tokenTypeOf: () => 'DPoP' });
+    const p = dpopPresentation({ key: k, header: 'Authorization', fallback: headerPresentation('Authorization', 'Bearer'), tokenTypeOf: () => 'DPoP' });
     expect(p.headerNames).toEqual(['Authorization', 'DPoP']);
     const first = await p.headers('tok-1', request);
     expect(first.Authorization).toBe('DPoP tok-1');
@@ -25,7 +26,7 @@ describe('dpopPresentation', () => {
   });
 
   it('sends a token the IdP issued as Bearer as a plain Bearer token, without a proof', async () => {
-    const p = dpopPresentation({ key: key(), header: 'Authorization', bearerPrefix: 'Bearer ', tokenTypeOf: () => 'bearer' });
+    const p = dpopPresentation({ key: key(), header: 'Authorization', fallback: headerPresentation('Authorization', 'Bearer'), tokenTypeOf: () => 'bearer' });
     expect(await p.headers('tok-1', request)).toEqual({ Authorization: 'Bearer tok-1' });
   });
 });

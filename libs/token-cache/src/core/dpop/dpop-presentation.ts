@@ -5,43 +5,49 @@
  * (nothing invalidated); a nonce sent with any reply is kept for that origin; other rejections are the usual
  * token rejection. A token the IdP issued as `Bearer` (it did not bind it) is sent as a plain Bearer token.
  */
+import type { TokenAttemptRequest, TokenCacheLike, TokenPresentation, ReplyVerdict } from '../token-retry.js';
 import { asksForDPoPNonce } from './dpop-challenge.js';
 import type { DPoPKey } from './dpop-key.js';
-
-/** One attempt as the presentation sees it (shape of the retry core's `TokenAttemptRequest`). */
-export interface DPoPAttemptRequest {
-  /** Upper-case HTTP method. */
-  readonly method: string;
-  /** The absolute request URL. */
-  readonly url: string;
-}
-
-export type DPoPReplyVerdict = 'token-rejected' | 'retry-same-token' | 'accepted';
 
 export interface DPoPPresentationOptions {
   key: DPoPKey;
   /** The header that carries the token. Default `Authorization`. */
   header: string;
-  /** What precedes a Bearer token in that header (`'Bearer '`, or `''`), for tokens the IdP did not bind. */
-  bearerPrefix: string;
+  /** How a token the IdP did not bind (`token_type: Bearer`) is sent: the client's configured presentation. */
+  fallback: TokenPresentation;
   /** The `token_type` the cache holds for `token` (`'DPoP'`, `'Bearer'`), when known. Unknown counts as DPoP. */
-  tokenTypeOf(token: string, request: DPoPAttemptRequest): string | undefined;
+  tokenTypeOf(token: string, request: TokenAttemptRequest): string | undefined;
 }
 
 /** The presentation of a DPoP source's tokens, for the retry core shared by the axios interceptor and `tokenFetch`. */
-export function dpopPresentation(options: DPoPPresentationOptions) {
-  const { key, header, bearerPrefix, tokenTypeOf } = options;
-  const isBearer = (token: string, request: DPoPAttemptRequest) => tokenTypeOf(token, request)?.toLowerCase() === 'bearer';
+export function dpopPresentation(options: DPoPPresentationOptions): TokenPresentation {
+  const { key, header, fallback, tokenTypeOf } = options;
   return {
-    headerNames: [header, 'DPoP'] as readonly string[],
-    headers(token: string, request: DPoPAttemptRequest): Record<string, string> | Promise<Record<string, string>> {
-      if (isBearer(token, request)) return { [header]: bearerPrefix + token };
+    headerNames: [header, 'DPoP'],
+    headers(token, request) {
+      if (tokenTypeOf(token, request)?.toLowerCase() === 'bearer') return fallback.headers(token, request);
       return key.proof({ htm: request.method, url: request.url, accessToken: token }).then((proof) => ({ [header]: `DPoP ${token}`, DPoP: proof }));
     },
-    classify(status: number, headerOf: (name: string) => unknown, request?: DPoPAttemptRequest): DPoPReplyVerdict {
-      return classifyDPoPReply(key, status, headerOf, request);
-    },
+    classify: (status, headerOf, request) => classifyDPoPReply(key, status, headerOf, request),
   };
+}
+
+/**
+ * The presentation a client of `source` uses: the DPoP one when the source has a DPoP key, else `fallback`
+ * (the configured header and scheme). The token's type is read from the cache (`peek`) with the attempt's key.
+ */
+export function presentationFor(cache: TokenCacheLike, source: string, header: string, fallback: TokenPresentation): TokenPresentation {
+  const key = cache.dpopKey?.(source);
+  if (key === undefined) return fallback;
+  return dpopPresentation({
+    key,
+    header,
+    fallback,
+    tokenTypeOf(token, request) {
+      const cached = cache.peek?.(source, request.params);
+      return cached !== undefined && cached.accessToken === token ? cached.tokenType : undefined;
+    },
+  });
 }
 
 /**
@@ -49,7 +55,7 @@ export function dpopPresentation(options: DPoPPresentationOptions) {
  * new one with any reply); `retry-same-token` for a 401 asking for the nonce it carries (§9); `token-rejected`
  * for another 401 or an `invalid_token` challenge (DPoP or Bearer); else `accepted`.
  */
-export function classifyDPoPReply(key: DPoPKey, status: number, headerOf: (name: string) => unknown, request?: DPoPAttemptRequest): DPoPReplyVerdict {
+export function classifyDPoPReply(key: DPoPKey, status: number, headerOf: (name: string) => unknown, request?: Pick<TokenAttemptRequest, 'url'>): ReplyVerdict {
   const nonce = headerOf('dpop-nonce');
   const kept = nonce !== undefined && nonce !== null && request !== undefined && key.nonces.remember(request.url, nonce);
   const challenge = headerOf('www-authenticate');

@@ -1,0 +1,114 @@
+/**
+ * DPoP on API requests (RFC 9449 §7, §9) through both HTTP clients, the axios interceptor and `tokenFetch`,
+ * against a resource server that verifies every proof (signature, htm/htu, iat, unique jti, ath, the token's
+ * cnf.jkt) and demands a nonce, with tokens from oidc-provider bound to the source's key.
+ */
+import axios, { type AxiosInstance } from 'axios';
+import { decodeJwt } from 'jose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clientCredentials, TokenCache } from 'nestjs-token-cache/core';
+import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from './support/dpop-idp.js';
+import { startDPoPResourceServer, type DPoPResourceServer } from './support/dpop-resource-server.js';
+
+type Client = (method: string, path: string, body?: string) => Promise<{ status: number; data: Record<string, unknown> }>;
+
+describe.each(['axios'] as const)('DPoP through %s', (kind) => {
+  let idp: DPoPIdp;
+  let rs: DPoPResourceServer;
+  let cache: TokenCache;
+  let client: Client;
+  let eject: () => void = () => undefined;
+
+  beforeAll(async () => {
+    idp = await startDPoPIdp();
+  });
+  afterAll(async () => {
+    await idp.close();
+  });
+  beforeEach(async () => {
+    rs = await startDPoPResourceServer(idp);
+    cache = new TokenCache({
+      sources: { api: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: DPOP_CLIENT.id, clientSecret: DPOP_CLIENT.secret, scope: 'read', dpop: true }) },
+    });
+    if (kind === 'axios') {
+      const instance: AxiosInstance = axios.create({ baseURL: rs.url, validateStatus: () => true });
+      eject = cache.attach(instance, { source: 'api' });
+      client = async (method, path, body) => {
+        const res = await instance.request({ method, url: path, data: body, headers: body ? { 'content-type': 'text/plain' } : {} });
+        return { status: res.status, data: res.data as Record<string, unknown> };
+      };
+    }
+  });
+  afterEach(async () => {
+    eject();
+    await cache.close();
+    await rs.close();
+  });
+
+  it('sends Authorization: DPoP with a verified proof; the nonce demand is answered with one retry that keeps the token', async () => {
+    const res = await client('GET', '/orders?page=2');
+    expect(res.status).toBe(200);
+    expect(res.data).toMatchObject({ scheme: 'DPoP', jkt: cache.dpopKey('api')!.thumbprint });
+    expect(rs.requests.map((r) => [r.status, r.reason])).toEqual([
+      [401, 'nonce missing'],
+      [200, undefined],
+    ]);
+    expect(rs.requests[0]!.token).toBe(rs.requests[1]!.token);
+    expect(rs.requests[1]!.proof!.payload).toMatchObject({ htm: 'GET', htu: `${rs.url}/orders`, nonce: rs.nonce });
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+    // The nonce is kept: the next request needs no retry, and carries a new proof.
+    expect((await client('GET', '/orders')).status).toBe(200);
+    expect(rs.requests).toHaveLength(3);
+    expect(rs.requests[2]!.proof!.payload.jti).not.toBe(rs.requests[1]!.proof!.payload.jti);
+  });
+
+  it('a POST retry re-sends the same body with a new proof for POST', async () => {
+    const res = await client('POST', '/orders', 'item=42&qty=1');
+    expect(res.status).toBe(200);
+    expect(res.data.body).toBe('item=42&qty=1');
+    expect(rs.requests.map((r) => r.body)).toEqual(['item=42&qty=1', 'item=42&qty=1']);
+    expect(rs.requests[1]!.proof!.payload.htm).toBe('POST');
+  });
+
+  it('a rotated nonce: one more retry with the new nonce, still no invalidation', async () => {
+    await client('GET', '/a');
+    const next = rs.rotateNonce();
+    expect((await client('GET', '/b')).status).toBe(200);
+    expect(rs.requests.slice(2).map((r) => [r.status, r.reason])).toEqual([
+      [401, 'nonce stale'],
+      [200, undefined],
+    ]);
+    expect(rs.requests[3]!.proof!.payload.nonce).toBe(next);
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+  });
+
+  it('a rejected (revoked) token is invalidated and the retry carries a new token with a proof over it', async () => {
+    await client('GET', '/a');
+    const first = rs.requests[1]!.token!;
+    rs.revoked.add(first);
+    expect((await client('GET', '/b')).status).toBe(200);
+    const [rejected, retried] = rs.requests.slice(2);
+    expect(rejected).toMatchObject({ status: 401, token: first });
+    expect(retried!.token).not.toBe(first);
+    expect(retried!.status).toBe(200);
+    expect(decodeJwt(retried!.headers.dpop as string).ath).not.toBe(decodeJwt(rejected!.headers.dpop as string).ath);
+    expect(cache.stats()).toMatchObject({ fetches: 2, invalidations: 1 });
+  });
+
+  it('concurrent requests each retry once for the nonce, and share one token fetch', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => client('GET', `/c/${i}`)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(rs.requests.filter((r) => r.status === 200)).toHaveLength(8);
+    expect(rs.requests.filter((r) => r.status === 401).every((r) => r.reason === 'nonce missing')).toBe(true);
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+    expect(new Set(rs.requests.map((r) => r.proof?.payload.jti).filter(Boolean)).size).toBe(8);
+  });
+
+  it('a second nonce demand in a row goes back to the caller (one retry only, nothing invalidated)', async () => {
+    rs.rotateOnEveryRequest = true;
+    const res = await client('GET', '/b');
+    expect(res.status).toBe(401);
+    expect(rs.requests.map((r) => r.reason)).toEqual(['nonce missing', 'nonce stale']);
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+  });
+});
