@@ -6,13 +6,13 @@
 import axios, { type AxiosInstance } from 'axios';
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clientCredentials, TokenCache } from 'nestjs-token-cache/core';
+import { clientCredentials, TokenCache, tokenFetch } from 'nestjs-token-cache/core';
 import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from './support/dpop-idp.js';
 import { startDPoPResourceServer, type DPoPResourceServer } from './support/dpop-resource-server.js';
 
 type Client = (method: string, path: string, body?: string) => Promise<{ status: number; data: Record<string, unknown> }>;
 
-describe.each(['axios'] as const)('DPoP through %s', (kind) => {
+describe.each(['axios', 'fetch'] as const)('DPoP through %s', (kind) => {
   let idp: DPoPIdp;
   let rs: DPoPResourceServer;
   let cache: TokenCache;
@@ -36,6 +36,12 @@ describe.each(['axios'] as const)('DPoP through %s', (kind) => {
       client = async (method, path, body) => {
         const res = await instance.request({ method, url: path, data: body, headers: body ? { 'content-type': 'text/plain' } : {} });
         return { status: res.status, data: res.data as Record<string, unknown> };
+      };
+    } else {
+      const f = tokenFetch(cache, { source: 'api', baseURL: rs.url });
+      client = async (method, path, body) => {
+        const res = await f(path, { method, body, headers: body ? { 'content-type': 'text/plain' } : {} });
+        return { status: res.status, data: (await res.json()) as Record<string, unknown> };
       };
     }
   });

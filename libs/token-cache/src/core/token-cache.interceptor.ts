@@ -196,7 +196,7 @@ function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRe
   return {
     get params() {
       const attempt = config[ATTEMPT];
-      return attempt instanceof Attempt ? attempt.params : undefined;
+      return attempt instanceof Attempt ? attempt.params() : undefined;
     },
     get method() {
       return (config.method ?? 'get').toUpperCase();

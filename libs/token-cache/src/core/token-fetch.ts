@@ -4,6 +4,7 @@
  * the next one (the body replayed when it can be). The retry rules are the shared ones (token-retry.ts), as
  * for the axios client.
  */
+import { presentationFor } from './dpop/dpop-presentation.js';
 import type { TokenCacheRequestOptions } from './token-cache.axios.js';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
@@ -53,7 +54,9 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     throw new TokenCacheConfigError('cache', interceptorMessages.badFetchCache(describeValue(cache)));
   }
   const client = resolveClientOptions(options);
-  const { source, header, presentation } = client;
+  const { source, header } = client;
+  // A DPoP source (RFC 9449): `Authorization: DPoP` and a proof per attempt, nonce retries.
+  const presentation = presentationFor(cache, source, header, client.presentation);
   const ownFetch = options.fetch;
   if (ownFetch !== undefined && typeof ownFetch !== 'function') {
     throw new TokenCacheConfigError('fetch', interceptorMessages.badFetch(describeValue(ownFetch)));
@@ -91,6 +94,7 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     const request: TokenAttemptRequest = {
       method: (rest?.method ?? (isRequest ? (target as Request).method : 'GET')).toUpperCase(),
       url: isRequest ? (target as Request).url : String(target),
+      params,
     };
     // A Request's body is read by the first attempt: keep a clone for the retry, unless it is a stream.
     const body = rest?.body;
