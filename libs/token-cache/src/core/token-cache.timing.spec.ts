@@ -132,7 +132,34 @@ describe('timing with default options under steady load', () => {
     await cache.close();
   });
 
-  it('moves the refresh to receivedAt + refresh_in when the IdP sends it', async () => {
+  it('refreshes at receivedAt + refresh_in from a reply, and reads a JWT exp - iat as a lifetime from arrival', async () => {
+    const clock = new FakeClock();
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    // The IdP's clock runs 20 min ahead: exp would look 1 h 20 min away; exp - iat says 1 h.
+    const iat = Math.floor(clock.now() / 1000) + 1_200;
+    const jwt = `${b64({ alg: 'none' })}.${b64({ iat, exp: iat + 3_600 })}.sig`;
+    let n = 0;
+    const cache = new TokenCache({
+      clock,
+      sources: {
+        api: { kind: 'x', fetchToken: async () => ({ accessToken: `t${++n}`, expiresIn: 3600, refreshIn: 1800 }) },
+        jwt: { kind: 'x', fetchToken: async () => ({ accessToken: jwt }) },
+      },
+    });
+    await cache.getToken('api');
+    expect((await cache.getCachedToken('jwt')).expiresAt.getTime()).toBe(clock.now() + H);
+    clock.advance(1_800_000 - 1);
+    await cache.getToken('api');
+    await flush();
+    expect(n).toBe(1);
+    clock.advance(1);
+    await cache.getToken('api');
+    await flush();
+    expect(n).toBe(2);
+    await cache.close();
+  });
+
+  it('moves the refresh to the stored refreshAt (as a shared store hands it over)', async () => {
     const clock = new FakeClock();
     let n = 0;
     const cache = new TokenCache({

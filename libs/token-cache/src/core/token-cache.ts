@@ -40,7 +40,7 @@ import { assertTokenParams } from './token-params.js';
 import { describeValue } from './validate.js';
 import { validateTokenResponse } from './token-response.js';
 import { capBySubjectToken } from './subject-token.js';
-import { heldToken, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
+import { heldToken, replyTimes, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
 
 /**
  * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
@@ -634,12 +634,15 @@ export class TokenCache {
         maxTokenBytes: this.options.maxTokenBytes,
         dpop: dpopKeyOf(source) !== undefined,
       });
+      // JWT exp - iat from arrival, refresh_in (token-timing.ts); a token file's absolute exp stays as it is.
+      const times = replyTimes(valid, this.options.maxTtlMs, source.kind !== 'file');
       return {
         accessToken: valid.accessToken,
         tokenType: valid.tokenType,
         // An exchanged token is never used past the subject token's own JWT `exp` (RFC 8693 on-behalf-of).
-        expiresAt: capBySubjectToken(valid.expiresAt, request.subjectToken),
+        expiresAt: capBySubjectToken(times.expiresAt, request.subjectToken),
         receivedAt,
+        ...(times.refreshAt !== undefined && { refreshAt: times.refreshAt }),
         fetchMs: receivedAt - startedAt,
         ...((valid.scopes ?? request.scopes) && { scopes: valid.scopes ?? request.scopes }),
         source: request.source,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldToken, nextFetchAt, tokenPhase, tokenTiming, type FetchFailure } from './token-timing.js';
+import { heldToken, nextFetchAt, replyTimes, tokenPhase, tokenTiming, type FetchFailure } from './token-timing.js';
 
 const S = 1_000;
 const H = 3_600_000;
@@ -156,5 +156,28 @@ describe('nextFetchAt', () => {
     expect(nextFetchAt(failure({ retryAfterMs: 10_000 }), 'none')).toBe(20_050);
     expect(nextFetchAt(failure({ retryAfterMs: 10_000, held: 'usable' }), 'servable')).toBe(20_050);
     expect(nextFetchAt(failure({ retryAfterMs: 100 }), 'none')).toBe(11_000); // shorter: once per second still
+  });
+});
+
+describe('replyTimes', () => {
+  const reply = { receivedAt: 1_000_000, expiresAt: 5_000_000, expirySource: 'jwt' as const };
+
+  it('reads a JWT exp without expires_in as the lifetime exp - iat, counted from arrival (IdP clock ahead or behind)', () => {
+    // The IdP's clock is 10 min ahead: iat and exp are both in our future; the lifetime is still 1 h from now.
+    expect(replyTimes({ ...reply, jwtIatMs: 1_600_000, jwtExpMs: 1_600_000 + H }, 24 * H)).toEqual({ expiresAt: 1_000_000 + H });
+    expect(replyTimes({ ...reply, jwtIatMs: 400_000, jwtExpMs: 400_000 + H }, 24 * H)).toEqual({ expiresAt: 1_000_000 + H });
+    expect(replyTimes({ ...reply, jwtIatMs: 0, jwtExpMs: 48 * H }, 24 * H)).toEqual({ expiresAt: 1_000_000 + 24 * H }); // maxTtlMs
+  });
+
+  it('keeps the absolute exp without iat, with iat not before exp, for a token file, and when expires_in decided', () => {
+    expect(replyTimes({ ...reply, jwtExpMs: 5_000_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
+    expect(replyTimes({ ...reply, jwtIatMs: 6_000_000, jwtExpMs: 5_000_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
+    expect(replyTimes({ ...reply, jwtIatMs: 400_000, jwtExpMs: 5_000_000 }, 24 * H, false)).toEqual({ expiresAt: 5_000_000 });
+    expect(replyTimes({ ...reply, expirySource: 'expiresIn', jwtIatMs: 400_000, jwtExpMs: 9_000_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
+  });
+
+  it('moves refreshAt to receivedAt + refresh_in', () => {
+    expect(replyTimes({ ...reply, expirySource: 'expiresIn', refreshInMs: 1_800_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000, refreshAt: 2_800_000 });
+    expect(replyTimes({ ...reply, expirySource: 'expiresIn', refreshInMs: 0 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
   });
 });

@@ -164,3 +164,32 @@ export function heldToken(timing: TokenTiming | undefined, now: number): HeldTok
   if (timing === undefined || now >= timing.servableUntil) return 'none';
   return now < timing.usableUntil ? 'usable' : 'servable';
 }
+
+// ---------------------------------------------------------------- a reply's times
+
+/** What a parsed reply says about time (token-response.ts `ValidTokenResponse`). */
+export interface ReplyTimes {
+  receivedAt: number;
+  expiresAt: number;
+  expirySource: 'expiresAt' | 'expiresIn' | 'jwt' | 'default';
+  jwtExpMs?: number;
+  jwtIatMs?: number;
+  refreshInMs?: number;
+}
+
+/**
+ * A reply's `expiresAt` and `refreshAt` on our clock:
+ * - a JWT `exp` without `expires_in` is read as a lifetime, `exp - iat` counted from when the reply arrived
+ *   (when `iat` is present and before `exp`), so an IdP clock that differs from ours changes nothing; capped
+ *   at `maxTtlMs`. Not for tokens read from a file (`fromArrival` false): a file's token may be old, and its
+ *   absolute `exp` is the only safe bound;
+ * - `refresh_in` moves the refresh to `receivedAt + refresh_in`.
+ */
+export function replyTimes(reply: ReplyTimes, maxTtlMs: number, fromArrival = true): { expiresAt: number; refreshAt?: number } {
+  let { expiresAt } = reply;
+  const { jwtExpMs, jwtIatMs } = reply;
+  if (fromArrival && reply.expirySource === 'jwt' && jwtExpMs !== undefined && jwtIatMs !== undefined && jwtExpMs > jwtIatMs) {
+    expiresAt = reply.receivedAt + Math.min(jwtExpMs - jwtIatMs, maxTtlMs);
+  }
+  return reply.refreshInMs !== undefined && reply.refreshInMs > 0 ? { expiresAt, refreshAt: reply.receivedAt + reply.refreshInMs } : { expiresAt };
+}
