@@ -35,6 +35,9 @@ import { startResourceServer, type ResourceServer } from './support/resource-ser
 
 const CLIENT_SECRET = 'cs-7f3a91d2-client-secret-value';
 const REFRESH_TOKEN = 'rt-51c0ffee-initial-refresh-token';
+const USER_REFRESH_TOKEN = 'rt-u5er-0ff1ce-refresh-token';
+const userRefreshTokens = new Map<string, string>();
+let userDbBroken = false;
 const API_KEY = 'ak-9e8d7c6b-login-api-key';
 const OPAQUE = 'opaque-at-4d2e6f80-';
 // staticToken (an API key used as a bearer token): a secret like any token.
@@ -111,6 +114,24 @@ describe('secret scan', () => {
             refreshToken: REFRESH_TOKEN,
             onRefreshTokenRotated: (rt) => void secrets.add(rt),
           }),
+          // One refresh token per user, kept by the app: the function's tokens and every rotation are secrets.
+          perUser: refreshTokenGrant({
+            tokenUrl: idp.tokenUrl,
+            clientId: 'user-client',
+            clientSecret: CLIENT_SECRET,
+            refreshToken: async ({ subject }) => {
+              const rt = userRefreshTokens.get(subject ?? '') ?? `${USER_REFRESH_TOKEN}-${subject}`;
+              secrets.add(rt);
+              // A careless repository: once broken, its error repeats the refresh token it read before.
+              if (subject === 'carol' && userDbBroken) throw new Error(`database could not decrypt refresh token ${rt}`);
+              return rt;
+            },
+            onRefreshTokenRotated: (rt, request) => {
+              secrets.add(rt);
+              userRefreshTokens.set(request.subject ?? '', rt);
+              if (request.subject === 'bob') throw new Error(`could not save ${rt} for bob`);
+            },
+          }),
           login,
           obo: tokenExchange({ issuer: grants.issuer, clientId: 'obo', clientSecret: GRANTS_SECRET, audience: 'orders', actorToken: () => actor }),
           oboBad: tokenExchange({ tokenUrl: grants.tokenUrl, clientId: 'obo', clientSecret: 'wrong-obo-secret-value', audience: 'orders' }),
@@ -183,6 +204,13 @@ describe('secret scan', () => {
     await cache.getToken('login');
     await cache.getToken('login');
     await cache.refresh('user');
+    for (const subject of ['alice', 'bob']) {
+      await cache.getToken('perUser', { subject });
+      await cache.refresh('perUser', { subject });
+    }
+    await cache.getToken('perUser', { subject: 'carol' });
+    userDbBroken = true;
+    await attempt('perUser broken db', () => cache.refresh('perUser', { subject: 'carol' }));
     // On-behalf-of, workload identity and JWT bearer: every token they hand out, and every subject token.
     const subjects = await Promise.all(['alice', 'bob'].map((u) => grants.userToken(u)));
     subjects.push(await grants.userToken('carol', -5)); // expired: refused before sending
@@ -227,13 +255,14 @@ describe('secret scan', () => {
     const leakyToken = [...secrets].find((s) => s.startsWith('eyJ'))!;
     idp.failWith = {
       status: 401,
-      body: { error: 'invalid_client', error_description: `client secret ${CLIENT_SECRET} does not match; last token ${leakyToken}; refresh ${REFRESH_TOKEN}; key ${DPOP_SECRETS[1]} ${DPOP_SECRETS[2]}` },
+      body: { error: 'invalid_client', error_description: `client secret ${CLIENT_SECRET} does not match; last token ${leakyToken}; refresh ${REFRESH_TOKEN} ${userRefreshTokens.get('alice')}; key ${DPOP_SECRETS[1]} ${DPOP_SECRETS[2]}` },
     };
     for (let i = 0; i < 3; i++) {
       clock.advance(60_000);
       await attempt('svc', () => cache.refresh('svc'));
       await attempt('post', () => cache.getToken('post', { subject: `bob-${i}` }));
       await attempt('user', () => cache.refresh('user'));
+      await attempt('perUser', () => cache.refresh('perUser', { subject: 'alice' }));
       await attempt('dpop', () => cache.refresh('dpop'));
     }
     idp.failWith = { status: 500, body: { error: 'server_error', error_description: `upstream said: Authorization: Basic ${Buffer.from(`svc:${CLIENT_SECRET}`).toString('base64')}` } };

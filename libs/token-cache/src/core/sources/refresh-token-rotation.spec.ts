@@ -166,3 +166,18 @@ describe('RefreshTokenRotation, one refresh token for the fleet (a string)', () 
     expect(idp.revoked).toEqual([]);
   });
 });
+
+describe('RefreshTokenRotation, when the app could not persist a rotation', () => {
+  it('a function still returning a token this process spent gets its replacement spent instead (no invalid_grant)', async () => {
+    const idp = rotatingIdp();
+    const stored = idp.issue('alice'); // the app's database never gets updated: onRotated fails
+    const r = rotation(
+      () => stored,
+      () => {
+        throw new Error('database down');
+      },
+    );
+    for (let i = 0; i < 3; i++) await r.run({ source: 'user', subject: 'alice' }, ctx(), (rt) => idp.spend(rt));
+    expect(idp.revoked).toEqual([]);
+  });
+});

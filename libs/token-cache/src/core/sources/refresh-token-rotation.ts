@@ -48,6 +48,11 @@ export class RefreshTokenRotation {
   private readonly spent: string[] = [];
   /** Refresh tokens a function returned, most recent last, for redaction. */
   private readonly seen = new Set<string>();
+  /**
+   * Function form: refresh tokens this process spent, and what replaced them. When the app's store still returns
+   * a spent one (its `onRotated` failed, or has not been read back yet), the replacement is spent instead.
+   */
+  private readonly successors = new Map<string, string>();
   /** Per refresh token, the tail of its queue: a spend starts when the one before it has settled. */
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Names the fleet-wide lock and seals the shared value (plain-string form only). */
@@ -127,6 +132,8 @@ export class RefreshTokenRotation {
     const { result, next } = await spend(refreshToken, []);
     if (next !== undefined && next !== '' && next !== refreshToken) {
       this.remember(next);
+      this.successors.set(refreshToken, next);
+      if (this.successors.size > SEEN_TOKENS_REDACTED) this.successors.delete(this.successors.keys().next().value!);
       await this.notify(next, request);
     }
     return result;
@@ -136,7 +143,9 @@ export class RefreshTokenRotation {
     const refreshToken = await (this.options.refreshToken as (request: TokenRequest) => string | Promise<string>)(request);
     this.options.check(refreshToken);
     this.remember(refreshToken);
-    return refreshToken;
+    let current = refreshToken;
+    for (let hops = 0; this.successors.has(current) && hops < SPENT_TOKENS_REDACTED; hops++) current = this.successors.get(current)!;
+    return current;
   }
 
   private remember(refreshToken: string): void {
