@@ -162,5 +162,5 @@ describe.skipIf(!hasRedis)('RedisTokenStore across processes (real Redis, 4 chil
     expect(bursts.map((b) => b.failures)).toEqual([0, 0, 0, 0]);
     expect(new Set(bursts.flatMap((b) => b.tokens)).size).toBe(1);
     expect(idp.tokenRequests - before).toBe(1);
-  });
+  }, 60_000); // 4 processes, a Redis restart and 10 s of reconnect budget: more than the default 20 s on a loaded machine
 });
