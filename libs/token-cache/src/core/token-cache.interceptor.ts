@@ -156,7 +156,20 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
       const retry = { ...config, headers: copyHeaders(config.headers) } as Config;
       const headers = await presentation.headers(token, attemptRequest(instance, retry));
       setHeaders(retry, headers);
-      return real(retry);
+      if (presentation.classify === undefined) return real(retry);
+      // The scheme sees the retry's reply too (a DPoP server may send a new nonce with it); no second retry.
+      const observe = (r: AxiosResponse | undefined) => {
+        if (r !== undefined && r !== null && typeof r.status === 'number') {
+          verdictOf(presentation, r.status, (name) => getHeader(r.headers as Headers, name), attemptRequest(instance, retry));
+        }
+      };
+      return real(retry).then(
+        (r) => (observe(r), r),
+        (error: unknown) => {
+          observe((error as { response?: AxiosResponse } | null)?.response);
+          throw error;
+        },
+      );
     };
     return real(config).then(
       (response) => {

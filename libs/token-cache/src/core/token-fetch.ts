@@ -113,7 +113,10 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     const next = decision === 'renew-and-retry' ? await renewal.renew(params, token) : token;
     // The first reply is dropped: release its body so its connection is freed.
     response.body?.cancel().catch(() => undefined);
-    return attempt(spare ?? target, init1, base, next, request);
+    const retried = await attempt(spare ?? target, init1, base, next, request);
+    // The scheme sees the retry's reply too (a DPoP server may send a new nonce with it); no second retry.
+    if (presentation.classify !== undefined) verdictOf(presentation, retried.status, (name) => retried.headers.get(name) ?? undefined, request);
+    return retried;
   };
 }
 
