@@ -84,8 +84,12 @@ export class TokenCache {
   private readonly events = new Subject<TokenCacheEvent>();
   private readonly unsubscribers: (() => void)[] = [];
   private closed = false;
-  /** Aborted by close(): every fetch in flight is aborted with it, so no socket or timer outlives the cache. */
-  private readonly closing = new AbortController();
+  /**
+   * How to stop each fetch in flight: close() calls them all, so no socket or timer outlives the cache. A set
+   * rather than one shared AbortSignal with a listener per fetch: a signal warns (MaxListenersExceededWarning)
+   * once more than 10 keys fetch at once, and a fleet of subjects fetching together is normal here.
+   */
+  private readonly running = new Set<() => void>();
   private readonly metrics: TokenCacheMetrics;
   /** Refresh-ahead jitter, only with a store shared by instances (a lone instance refreshes at the window's start). */
   private readonly jitter?: RefreshJitter;
@@ -451,7 +455,7 @@ export class TokenCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing.abort();
+    for (const stop of [...this.running]) stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await Promise.allSettled([...this.sources.values()].map(async (s) => s.close?.()));
     await this.store.close?.();
@@ -622,8 +626,8 @@ export class TokenCache {
     };
     const cancel = startTimer(this.clock, () => stop(timeoutError), timeoutMs);
     const onClose = () => stop(new TokenFetchError(messages.closed(request.source), { source: request.source, retryable: false }));
-    if (this.closing.signal.aborted) onClose();
-    else this.closing.signal.addEventListener('abort', onClose, { once: true });
+    if (this.closed) onClose();
+    else this.running.add(onClose);
     try {
       const shared = this.store.exclusive === undefined ? undefined : (this.store as Required<Pick<TokenStore, 'exclusive'>>);
       const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock, shared }), timedOut]);
@@ -655,7 +659,7 @@ export class TokenCache {
       throw controller.signal.aborted ? (controller.signal.reason as TokenFetchError) : error;
     } finally {
       cancel();
-      this.closing.signal.removeEventListener('abort', onClose);
+      this.running.delete(onClose);
     }
   }
 
