@@ -42,7 +42,7 @@ describe('a bad reply through the cache', () => {
     expect(await cache.getToken('api')).toBe('good-token');
     const expiresAt = cache.entries()[0]!.expiresAt.getTime();
     reply = bad;
-    const error = await cache.refresh('api').catch((e: unknown) => e as Error);
+    const error = (await cache.refresh("api").catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(type);
     expect(error!.message).toMatch(message);
     expect(error!.message).toContain('"api"');

@@ -241,20 +241,29 @@ const FORM_SHAPE = /^[\w.~%+-]+=[^&\s<>{}"]*(?:&[\w.~%+-]+=[^&\s<>{}"]*)*$/;
  * neither a JSON object nor a form, saying what it looks like.
  */
 export function parseTokenEndpointBody(text: string, contentType: string | null | undefined, source: string): Record<string, unknown> {
+  // The common case (a JSON media type) goes straight to JSON.parse: no copy of the body.
+  if (contentType != null && contentType.startsWith('application/json') && (contentType.length === 16 || contentType[16] === ';')) {
+    return parseJsonObject(text, 'application/json', source);
+  }
   const type = mediaType(contentType);
+  if (type !== '' && !FORM_TYPES.has(type)) return parseJsonObject(text, type, source);
   const trimmed = text.trim();
-  const form = FORM_TYPES.has(type) && !trimmed.startsWith('{');
+  const form = type !== '' && trimmed[0] !== '{';
   if (form || (type === '' && FORM_SHAPE.test(trimmed))) {
     if (trimmed === '') throw bad(source, 'the reply body is empty');
     const out: Record<string, unknown> = {};
     for (const [name, value] of new URLSearchParams(trimmed)) if (!Object.hasOwn(out, name)) out[name] = value;
     return out;
   }
+  return parseJsonObject(text, type, source);
+}
+
+function parseJsonObject(text: string, type: string, source: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw bad(source, notJson(trimmed, type));
+    throw bad(source, notJson(text.trim(), type));
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw bad(source, `the reply is JSON but not an object (got ${kindOf(json)}); expected an RFC 6749 token reply`);
@@ -285,18 +294,17 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
   if (typeof o.access_token !== 'string' || o.access_token === '') {
     throw bad(source, o.access_token === undefined ? 'the reply has no "access_token"' : `"access_token" is ${kindOf(o.access_token)}, not a non-empty string`);
   }
-  const out: TokenResponse = { accessToken: o.access_token };
-  if (o.token_type !== undefined && o.token_type !== null) {
-    if (typeof o.token_type !== 'string') throw bad(source, `"token_type" must be a string, got ${kindOf(o.token_type)}`);
-    out.tokenType = o.token_type;
-  }
-  const expiresIn = parseDurationSeconds(o.expires_in, source, 'expires_in');
-  if (expiresIn !== undefined) out.expiresIn = expiresIn;
-  const refreshIn = parseDurationSeconds(o.refresh_in, source, 'refresh_in');
-  if (refreshIn !== undefined) out.refreshIn = refreshIn;
-  if (typeof o.refresh_token === 'string' && o.refresh_token !== '') out.refreshToken = o.refresh_token;
-  if (typeof o.scope === 'string') out.scope = o.scope;
-  return out;
+  const type = o.token_type;
+  if (type !== undefined && type !== null && typeof type !== 'string') throw bad(source, `"token_type" must be a string, got ${kindOf(type)}`);
+  // One literal (one object shape) for every reply; absent fields are undefined.
+  return {
+    accessToken: o.access_token,
+    tokenType: typeof type === 'string' ? type : undefined,
+    expiresIn: parseDurationSeconds(o.expires_in, source, 'expires_in'),
+    refreshToken: typeof o.refresh_token === 'string' && o.refresh_token !== '' ? o.refresh_token : undefined,
+    scope: typeof o.scope === 'string' ? o.scope : undefined,
+    refreshIn: o.refresh_in === undefined ? undefined : parseDurationSeconds(o.refresh_in, source, 'refresh_in'),
+  };
 }
 
 /**
