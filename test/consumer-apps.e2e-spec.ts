@@ -6,7 +6,8 @@
  * CommonJS app's Jest example (Node 24, installed from the npm registry for that test only) run too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -109,8 +110,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((resolve) => api?.close(() => resolve()));
   await idp?.close();
-  rmSync(work, { recursive: true, force: true });
-});
+  // Two apps' node_modules and a Node binary: removing them takes a while on a loaded machine.
+  await rm(work, { recursive: true, force: true });
+}, STEP_TIMEOUT);
 
 describe.each([
   { name: 'esm' as const, moduleSystem: 'esm' },
