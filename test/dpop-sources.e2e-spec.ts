@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCredentials, refreshTokenGrant, TokenCache, TokenCacheConfigError, TokenFetchError, type TokenCacheEvent } from 'nestjs-token-cache/core';
+import { clientCredentials, refreshTokenGrant, TokenCache, tokenExchange, TokenCacheConfigError, TokenFetchError, type TokenCacheEvent } from 'nestjs-token-cache/core';
 import { DPOP_CLIENT, DPOP_REFRESH_CLIENT, startDPoPIdp, type DPoPIdp } from './support/dpop-idp.js';
 import { startRawServer } from './support/raw-http-server.js';
 
@@ -68,6 +68,26 @@ describe('DPoP sources against oidc-provider', () => {
       expect(token.tokenType).toBe('DPoP');
       expect((await idp.lookup(token.accessToken))?.jkt).toBe(cache.dpopKey('user')!.thumbprint);
       expect(rotated).toHaveLength(1);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('token exchange: the exchanged token is bound to the key, after one nonce retry; subject tokens never share', async () => {
+    const cache = new TokenCache({
+      sources: { obo: tokenExchange({ tokenUrl: idp.tokenUrl, clientId: DPOP_CLIENT.id, clientSecret: DPOP_CLIENT.secret, scope: 'read', dpop: true }) },
+    });
+    try {
+      const before = idp.requests.length;
+      const alice = await cache.getCachedToken('obo', { subjectToken: 'subject-token-alice-0001' });
+      expect(alice.tokenType).toBe('DPoP');
+      expect((await idp.lookup(alice.accessToken))?.jkt).toBe(cache.dpopKey('obo')!.thumbprint);
+      expect(idp.requests.slice(before).map((r) => r.status)).toEqual([400, 200]);
+      expect(idp.subjectTokens.at(-1)).toBe('subject-token-alice-0001');
+      const bob = await cache.getToken('obo', { subjectToken: 'subject-token-bob-0002' });
+      expect(bob).not.toBe(alice.accessToken);
+      expect(idp.requests.slice(before + 2).map((r) => r.status)).toEqual([200]); // the nonce was kept
+      expect(JSON.stringify(cache.entries())).not.toContain('subject-token-alice');
     } finally {
       await cache.close();
     }
