@@ -2,23 +2,19 @@
  * The framework-free token cache: one token per key, one fetch per key however many callers, refresh
  * ahead of expiry in the background, backoff after failures, and an LRU-bounded store.
  */
-import { sourceStatusOf } from './source-status.js';
 import { Observable, Subject } from 'rxjs';
-import { appendParams, KeyMemo, normalizeScopes, sourceKey } from './cache-key.js';
-import { startTimer, systemClock } from './clock.js';
-import { DPoPKey } from './dpop/dpop-key.js';
+import { KeyMemo, sourceKey } from './cache-key.js';
+import { systemClock } from './clock.js';
+import type { DPoPKey } from './dpop/dpop-key.js';
+import { typedFetchError } from './fetch-error.js';
 import { KeyFailures } from './key-failures.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { RefreshJitter } from './refresh-jitter.js';
-import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
+import { dpopKeyOf, runSource, sameTokenSameLife } from './source-run.js';
+import { sourceStatusOf } from './source-status.js';
 import type { TokenSource } from './sources/token-source.interface.js';
-import {
-  describeError,
-  TokenCacheConfigError,
-  TokenCacheError,
-  TokenFetchError,
-  UnknownTokenSourceError,
-} from './token-cache.errors.js';
+import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
+import { describeError, TokenCacheConfigError, type TokenCacheError, UnknownTokenSourceError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 import { createCounters, TokenCacheMetrics, type TokenCacheCounters } from './token-cache.metrics.js';
 import { resolveTokenCacheOptions, type ResolvedTokenCacheOptions, type TokenCacheOptions } from './token-cache.options.js';
@@ -34,13 +30,12 @@ import type {
   TokenRequest,
   TokenSourceStatus,
 } from './token-cache.types.js';
-import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
-import { redactError } from './redact.js';
 import { assertTokenParams } from './token-params.js';
+import { checkedKey, renewRequest, toRequest } from './token-request.js';
+import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
+import { heldToken, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
+import { entryOf, viewOf } from './token-view.js';
 import { describeValue } from './validate.js';
-import { validateTokenResponse } from './token-response.js';
-import { capBySubjectToken } from './subject-token.js';
-import { heldToken, replyTimes, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
 
 /**
  * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
@@ -388,17 +383,7 @@ export class TokenCache {
     const now = this.clock.now();
     const out: TokenCacheEntry[] = [];
     for (const [key, token] of this.store.entries()) {
-      out.push({
-        key,
-        source: token.source,
-        ...(token.subject !== undefined && { subject: token.subject }),
-        ...(token.requestedScopes !== undefined && { scopes: [...token.requestedScopes] }),
-        ...(token.audience !== undefined && { audience: token.audience }),
-        ...(token.resource !== undefined && { resource: token.resource }),
-        expiresAt: new Date(token.expiresAt),
-        expiresInMs: Math.max(0, token.expiresAt - now),
-        state: this.stateOf(token, now),
-      });
+      out.push(entryOf(key, token, this.stateOf(token, now), now));
     }
     return out;
   }
@@ -531,14 +516,7 @@ export class TokenCache {
     if (this.inFlight.has(key)) return;
     if (!failing && this.clock.now() < this.failures.nextFetchAt(key, 'usable')) return;
     this.count(token.source, 'refreshesAhead');
-    const request: TokenRequest = {
-      source: token.source,
-      subject: token.subject,
-      scopes: token.requestedScopes,
-      audience: token.audience,
-      resource: token.resource,
-      ...(subjectToken !== undefined && subjectToken !== '' && { subjectToken }),
-    };
+    const request = renewRequest(token, subjectToken);
     this.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
       () => undefined, // recorded in fetch(); the still-valid token stays in use
     );
@@ -572,7 +550,7 @@ export class TokenCache {
       generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0);
     try {
       let token: StoredToken;
-      const run = () => this.runSource(source, request, timeoutMs).then((t) => this.sameTokenSameLife(key, t));
+      const run = () => this.runSource(source, request, timeoutMs).then((t) => sameTokenSameLife(this.store.peek(key), t));
       if (this.store.fetchShared !== undefined) {
         token = await this.store.fetchShared(key, run, { accept, timeoutMs, shouldStore: stillCurrent });
       } else {
@@ -592,17 +570,6 @@ export class TokenCache {
     }
   }
 
-  /**
-   * A source that hands out the token it already gave (a token file not yet rotated, an SDK's own cache) does
-   * not renew its life: the lifetime runs from when the token was first received, so re-reading it never
-   * shrinks its skew towards zero.
-   */
-  private sameTokenSameLife(key: string, token: StoredToken): StoredToken {
-    const held = this.store.peek(key);
-    if (held === undefined || held.accessToken !== token.accessToken || held.receivedAt >= token.receivedAt) return token;
-    return { ...token, receivedAt: held.receivedAt, ...(held.fetchMs !== undefined && { fetchMs: held.fetchMs }) };
-  }
-
   /** A good token the store could not keep still goes to its callers: a store failure is not a fetch failure. */
   private async storeFetched(key: string, token: StoredToken): Promise<void> {
     try {
@@ -612,82 +579,26 @@ export class TokenCache {
     }
   }
 
-  /** One call of the source, bounded by the timeout, its response validated. Counts as a fetch. */
-  private async runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
+  /** One call of the source (source-run.ts). Counts as a fetch. */
+  private runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
     this.count(request.source, 'fetches');
-    const startedAt = this.clock.now();
-    const controller = new AbortController();
-    const timeoutError = new TokenFetchError(messages.fetchTimeout(request.source, timeoutMs), { source: request.source, retryable: true });
-    let rejectTimeout!: (error: Error) => void;
-    const timedOut = new Promise<never>((_, reject) => (rejectTimeout = reject));
-    const stop = (error: TokenFetchError) => {
-      controller.abort(error);
-      rejectTimeout(error);
-    };
-    const cancel = startTimer(this.clock, () => stop(timeoutError), timeoutMs);
-    const onClose = () => stop(new TokenFetchError(messages.closed(request.source), { source: request.source, retryable: false }));
-    if (this.closed) onClose();
-    else this.running.add(onClose);
-    try {
-      const shared = this.store.exclusive === undefined ? undefined : (this.store as Required<Pick<TokenStore, 'exclusive'>>);
-      const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock: this.clock, shared }), timedOut]);
-      const receivedAt = this.clock.now();
-      const valid = validateTokenResponse(response, request.source, receivedAt, {
-        defaultTtlMs: source.defaultTtlMs ?? this.options.defaultTtlMs,
-        maxTtlMs: this.options.maxTtlMs,
-        maxTokenBytes: this.options.maxTokenBytes,
-        dpop: dpopKeyOf(source) !== undefined,
-      });
-      // JWT exp - iat from arrival, refresh_in (token-timing.ts); a token file's absolute exp stays as it is.
-      const times = replyTimes(valid, this.options.maxTtlMs, source.kind !== 'file');
-      return {
-        accessToken: valid.accessToken,
-        tokenType: valid.tokenType,
-        // An exchanged token is never used past the subject token's own JWT `exp` (RFC 8693 on-behalf-of).
-        expiresAt: capBySubjectToken(times.expiresAt, request.subjectToken),
-        receivedAt,
-        ...(times.refreshAt !== undefined && { refreshAt: times.refreshAt }),
-        fetchMs: receivedAt - startedAt,
-        ...((valid.scopes ?? request.scopes) && { scopes: valid.scopes ?? request.scopes }),
-        source: request.source,
-        ...(request.subject !== undefined && { subject: request.subject }),
-        ...(request.scopes !== undefined && { requestedScopes: request.scopes }),
-        ...(request.audience !== undefined && { audience: request.audience }),
-        ...(request.resource !== undefined && { resource: request.resource }),
-      };
-    } catch (error) {
-      throw controller.signal.aborted ? (controller.signal.reason as TokenFetchError) : error;
-    } finally {
-      cancel();
-      this.running.delete(onClose);
-    }
-  }
-
-  /** Our own errors pass through; anything else a source throws becomes a TokenFetchError with a redacted message. */
-  private toTypedError(error: unknown, source: string, key: string, subjectToken?: string): TokenCacheError {
-    if (error instanceof TokenCacheError) return this.scrub(error, key, subjectToken);
-    const e = error as { message?: unknown };
-    const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
-    // scrub() removes every source's secrets and the cached tokens from the message.
-    return this.scrub(new TokenFetchError(messages.fetchFailed(source, detail), { source, retryable: true }), key, subjectToken);
+    const { defaultTtlMs, maxTtlMs, maxTokenBytes } = this.options;
+    return runSource(source, request, { clock: this.clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store: this.store, running: this.running, closed: this.closed });
   }
 
   /**
-   * The last line of defence before a fetch error reaches a caller, an event, a log line or a health reply:
-   * a source redacts its own secrets, but an IdP or a login SDK may echo another source's secret or a token
-   * the cache holds (a login SDK repeating the session it failed to renew). Removes every secret any source
-   * knows, the token held for the failing key and each source's parameterless token. Bounded by the number
-   * of sources, not of entries, so an IdP outage with many keys failing at once stays cheap. JWTs and
-   * Bearer/Basic credentials are removed by pattern whatever their key.
+   * The typed, redacted error of a failed fetch (fetch-error.ts): removes every secret any source knows, the
+   * token held for the failing key and each source's parameterless token. Bounded by the number of sources,
+   * not of entries, so an IdP outage with many keys failing at once stays cheap.
    */
-  private scrub(error: TokenCacheError, key: string, subjectToken?: string): TokenCacheError {
+  private toTypedError(error: unknown, source: string, key: string, subjectToken?: string): TokenCacheError {
     const known: string[] = subjectToken !== undefined ? [subjectToken] : [];
-    for (const source of this.sources.values()) known.push(...(source.secrets?.() ?? []));
+    for (const s of this.sources.values()) known.push(...(s.secrets?.() ?? []));
     for (const k of [key, ...[...this.perSource.values()].map((own) => own.key)]) {
       const token = this.store.peek(k);
       if (token !== undefined) known.push(token.accessToken);
     }
-    return redactError(error, known);
+    return typedFetchError(error, source, known);
   }
 
   private onFetchSucceeded(key: string, source: string): void {
@@ -751,13 +662,7 @@ export class TokenCache {
     this.failures.deleteWhere((key) => key === prefix || key.startsWith(`${prefix}|`));
     for (const [key, token] of this.store.entries()) {
       if (token.source !== source) continue;
-      const request: TokenRequest = {
-        source,
-        subject: token.subject,
-        scopes: token.requestedScopes,
-        audience: token.audience,
-        resource: token.resource,
-      };
+      const request = renewRequest(token);
       const inFlight = this.inFlight.get(key);
       if (inFlight === undefined) this.refetchChanged(key, request);
       else void inFlight.then(
@@ -778,47 +683,7 @@ export class TokenCache {
   }
 }
 
-/** A source's DPoP key, when it has a real one (a custom source could put anything there). */
-function dpopKeyOf(source: TokenSource): DPoPKey | undefined {
-  return source.dpopKey instanceof DPoPKey ? source.dpopKey : undefined;
-}
-
-function toRequest(source: string, params: TokenParams | undefined): TokenRequest {
-  if (params === undefined) return { source };
-  const scopes = normalizeScopes(params.scopes);
-  return {
-    source,
-    ...(params.subject !== undefined && params.subject !== '' && { subject: params.subject }),
-    ...(scopes !== undefined && { scopes }),
-    ...(params.audience !== undefined && params.audience !== '' && { audience: params.audience }),
-    ...(params.resource !== undefined && params.resource !== '' && { resource: params.resource }),
-    ...(params.subjectToken !== undefined && params.subjectToken !== '' && { subjectToken: params.subjectToken }),
-  };
-}
-
-/** The key of checked parameters: the memo calls this on each miss, so a remembered parameter set is checked once. */
-function checkedKey(sourceKey: string, params: TokenParams): string {
-  assertTokenParams(params, '');
-  return appendParams(sourceKey, params);
-}
-
 const accessTokenOf = (token: StoredToken): string => token.accessToken;
 
 /** Where a token's timing is memoized (see timingOf). */
 const TIMING = Symbol('timing');
-
-/** The `CachedToken` view of a stored token, made once per token and frozen, so reads allocate nothing. */
-const VIEW = Symbol('view');
-function viewOf(token: StoredToken): CachedToken {
-  const existing = (token as StoredToken & { [VIEW]?: CachedToken })[VIEW];
-  if (existing !== undefined) return existing;
-  const view: CachedToken = Object.freeze({
-    accessToken: token.accessToken,
-    tokenType: token.tokenType,
-    expiresAt: new Date(token.expiresAt),
-    ...(token.scopes !== undefined && { scopes: Object.freeze([...token.scopes]) as string[] }),
-  });
-  // Not enumerable: never serialized or copied with the token (a shared store writes StoredToken as JSON).
-  Object.defineProperty(token, VIEW, { value: view });
-  return view;
-}
