@@ -238,3 +238,94 @@ describe('TokenCacheHealthIndicator: removed entries and waiting callers (issue 
     expect(health['token-cache']).toMatchObject({ status: 'up', sources: { api: { state: 'valid', consecutiveFailures: 0 } } });
   });
 });
+
+describe('TokenCacheHealthIndicator during an IdP outage: serving-stale, then failing (issue 11)', () => {
+  it('fake clock: past the skew with refreshes failing, up and serving-stale with the last error; down only once nothing is left to serve', async () => {
+    const clock = new FakeClock();
+    const api = switchableSource();
+    running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api }, clock, random: () => 0.5 }));
+    const cache = running.app.get(TokenCacheService);
+    await cache.getToken('api'); // 600 s token: skew 30 s (usable to 570 s), served while failing to 599 s
+    api.failWith = new TokenFetchError('The identity provider answered HTTP 503', { status: 503 });
+
+    clock.advance(575_000); // past the skew: the fetch fails, the caller still gets the token
+    await expect(cache.getToken('api')).resolves.toBe('token-1');
+    let res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache']).toMatchObject({ status: 'up' });
+    expect(res.body.info['token-cache'].sources.api).toEqual({
+      state: 'serving-stale',
+      expiresInMs: 25_000,
+      consecutiveFailures: 1,
+      lastError: { name: 'TokenFetchError', message: 'The identity provider answered HTTP 503', at: expect.any(String) },
+    });
+    // Retried once a second meanwhile, each failure counted; still up while the token is served.
+    clock.advance(1_000);
+    await expect(cache.getToken('api')).resolves.toBe('token-1');
+    await flush();
+    res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache'].sources.api).toMatchObject({ state: 'serving-stale', expiresInMs: 24_000, consecutiveFailures: 2 });
+
+    // Within the transit margin of the real expiry: nothing left to serve, fetches fail: down.
+    clock.advance(23_500);
+    await expect(cache.getToken('api')).rejects.toThrow(TokenFetchError);
+    res = await running.get('/health');
+    expect(res.status).toBe(503);
+    expect(res.body.error['token-cache'].sources.api).toMatchObject({ state: 'failing', consecutiveFailures: 3 });
+
+    // The IdP is back: the next caller (within a second) fetches, health is up and valid.
+    api.failWith = undefined;
+    clock.advance(1_000);
+    await expect(cache.getToken('api')).resolves.toBe('token-5');
+    res = await running.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info['token-cache'].sources.api).toMatchObject({ state: 'valid', consecutiveFailures: 0 });
+  });
+
+  it('a real IdP answering 503: /health stays 200 (serving-stale) while the held token is served, 503 after its expiry, 200 after recovery', async () => {
+    const { startMockIdp } = await import('./support/mock-idp.js');
+    const { clientCredentials } = await import('nestjs-token-cache');
+    const idp = await startMockIdp({ expiresIn: 3600 });
+    try {
+      const clock = new FakeClock();
+      const api = clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc', clientSecret: 'svc-secret' });
+      running = await bootObservedApp(TokenCacheModule.forRoot({ sources: { api }, clock, random: () => 0.5 }));
+      const cache = running.app.get(TokenCacheService);
+      const token = await cache.getToken('api');
+      idp.failWith = { status: 503, body: { error: 'temporarily_unavailable' } };
+
+      clock.advance(3_575_000); // 25 s before the real expiry, past the 30 s skew
+      await expect(cache.getToken('api')).resolves.toBe(token);
+      expect(idp.tokenRequests).toBe(2); // the failed fetch did reach the IdP
+      let res = await running.get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body.info['token-cache'].sources.api).toMatchObject({
+        state: 'serving-stale',
+        expiresInMs: 25_000,
+        consecutiveFailures: 1,
+        lastError: { name: 'TokenFetchError' },
+      });
+      expect(res.text).not.toContain(token);
+      expect(res.text).not.toContain('svc-secret');
+      expect(idp.tokenRequests).toBe(2); // health never fetches
+
+      clock.advance(25_000); // the real expiry: nothing to serve, the fetch fails
+      await expect(cache.getToken('api')).rejects.toThrow(TokenFetchError);
+      res = await running.get('/health');
+      expect(res.status).toBe(503);
+      expect(res.body.error['token-cache'].sources.api).toMatchObject({ state: 'failing', consecutiveFailures: 2 });
+
+      idp.failWith = undefined;
+      clock.advance(1_000);
+      const fresh = await cache.getToken('api');
+      expect(idp.tokenRequests).toBe(4);
+      await idp.verify(fresh);
+      res = await running.get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body.info['token-cache'].sources.api).toMatchObject({ state: 'valid', consecutiveFailures: 0 });
+    } finally {
+      await idp.close();
+    }
+  });
+});

@@ -14,6 +14,15 @@ describe('sourceStatusOf', () => {
     expect(sourceStatusOf({ best: { state: 'refresh-due', expiresInMs: 5 }, used: true, consecutiveFailures: 0 }).state).toBe('refresh-due');
   });
 
+  it('a token past its skew still served because its fetches fail: serving-stale, with the time left to its real expiry and the last error', () => {
+    expect(sourceStatusOf({ best: { state: 'serving-stale', expiresInMs: 800 }, used: true, consecutiveFailures: 3, lastError, waitingMs: 10 })).toEqual({
+      state: 'serving-stale',
+      expiresInMs: 800,
+      consecutiveFailures: 3,
+      lastError,
+    });
+  });
+
   it('no usable token and callers waiting on a fetch: waiting, with how long', () => {
     expect(sourceStatusOf({ used: true, consecutiveFailures: 0, waitingMs: 1_500 })).toEqual({ state: 'waiting', waitingMs: 1_500, consecutiveFailures: 0 });
     expect(sourceStatusOf({ best: { state: 'expired', expiresInMs: -3 }, used: true, consecutiveFailures: 1, lastError, waitingMs: 0 }).state).toBe('waiting');
@@ -43,9 +52,10 @@ describe('isSourceDown', () => {
     expect(isSourceDown({ state: 'failing', consecutiveFailures: 1 })).toBe(true);
     expect(isSourceDown({ state: 'waiting', waitingMs: 10, consecutiveFailures: 1 })).toBe(true);
   });
-  it('up: a first fetch in flight, a usable token (even with failed refreshes), expired, idle, unused', () => {
+  it('up: a first fetch in flight, a usable token (even with failed refreshes), a token served through failures, expired, idle, unused', () => {
     expect(isSourceDown({ state: 'waiting', waitingMs: 10, consecutiveFailures: 0 })).toBe(false);
     expect(isSourceDown({ state: 'refresh-due', expiresInMs: 1, consecutiveFailures: 4 })).toBe(false);
+    expect(isSourceDown({ state: 'serving-stale', expiresInMs: 1, consecutiveFailures: 4 })).toBe(false);
     for (const state of ['valid', 'expired', 'idle', 'unused'] as const) expect(isSourceDown({ state, consecutiveFailures: 0 })).toBe(false);
   });
 });

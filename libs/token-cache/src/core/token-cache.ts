@@ -415,15 +415,16 @@ export class TokenCache {
     const now = this.clock.now();
     const state = this.sourceStates.get(source);
     let best: StoredToken | undefined;
-    for (const [, token] of this.store.entries()) {
-      if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) best = token;
+    let bestKey = '';
+    for (const [key, token] of this.store.entries()) {
+      if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) [best, bestKey] = [token, key];
     }
     let waitingSince: number | undefined;
     for (const wait of this.waiting.values()) {
       if (wait.source === source && (waitingSince === undefined || wait.since < waitingSince)) waitingSince = wait.since;
     }
     return sourceStatusOf({
-      best: best && { state: this.stateOf(best, now), expiresInMs: best.expiresAt - now },
+      best: best && { state: this.servedStale(bestKey, best, now) ? 'serving-stale' : this.stateOf(best, now), expiresInMs: best.expiresAt - now },
       used: state?.used ?? false,
       consecutiveFailures: state?.consecutiveFailures ?? 0,
       lastError: state?.lastError,
@@ -500,6 +501,11 @@ export class TokenCache {
 
   private isUsable(token: StoredToken): boolean {
     return this.clock.now() < this.timingOf(token).usableUntil;
+  }
+
+  /** Past its skew, and still served to callers because the key's fetches fail (up to servableUntil). */
+  private servedStale(key: string, token: StoredToken, now: number): boolean {
+    return tokenPhase(this.timingOf(token), now) === 'servable-if-failing' && this.failures.get(key) !== undefined;
   }
 
   private stateOf(token: StoredToken, now: number): TokenEntryState {

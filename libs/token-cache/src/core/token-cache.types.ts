@@ -104,11 +104,17 @@ export interface TokenCacheEvent {
  * callers wait on a fetch in flight), `failing` (no usable token, the last fetch failed), `expired` (only an
  * expired entry left), `idle` (used, no entry now), `unused` (never asked). See `sourceStatusOf`.
  */
-export type TokenSourceState = 'valid' | 'refresh-due' | 'waiting' | 'expired' | 'failing' | 'idle' | 'unused';
+/**
+ * A source's state in health details: `valid`, `refresh-due` (a usable token); `serving-stale` (its fetches
+ * fail, and callers still get a token past its skew, up to its real expiry less a transit margin: degraded,
+ * not down); `waiting` (callers wait on a fetch); `failing` (no token left to serve, fetches fail); `expired`,
+ * `idle`, `unused`.
+ */
+export type TokenSourceState = 'valid' | 'refresh-due' | 'serving-stale' | 'waiting' | 'expired' | 'failing' | 'idle' | 'unused';
 
 export interface TokenSourceStatus {
   state: TokenSourceState;
-  /** Time left on the best token (ms): `valid`, `refresh-due`, `expired` (0). */
+  /** Time left on the best token (ms) until its raw expiry: `valid`, `refresh-due`, `serving-stale`, `expired` (0). */
   expiresInMs?: number;
   /** `waiting` only: how long callers have waited on the fetch in flight, ms. */
   waitingMs?: number;
