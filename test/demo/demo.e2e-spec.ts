@@ -100,13 +100,14 @@ describe('demo app', () => {
   });
 
   it('reports health through terminus with every source', async () => {
+    expect((await call('/on-behalf-of/alice')).status).toBe(200); // the on-behalf-of source, used once
     const { status, body } = await call('/health');
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
     const details = body.details['token-cache'];
     expect(details.status).toBe('up');
     expect(details.store).toEqual({ type: 'memory', reachable: true });
-    expect(Object.keys(details.sources).sort()).toEqual(['billing-file', 'gateway', 'music', 'reports-file', 'trading']);
+    expect(Object.keys(details.sources).sort()).toEqual(['billing-file', 'gateway', 'music', 'obo', 'reports-file', 'trading']);
     for (const s of Object.values(details.sources) as { state: string; consecutiveFailures: number }[]) {
       expect(s.state).toBe('valid');
       expect(s.consecutiveFailures).toBe(0);

@@ -96,7 +96,15 @@ export const DEMO_CLIENTS = {
   gateway: { clientId: 'orders-service', clientSecret: 'orders-demo-secret', audience: 'orders-api', scope: 'orders:read' },
   music: { clientId: 'music-app', clientSecret: 'music-demo-secret', subject: 'listener-42' },
   sidecar: { clientId: 'warehouse-sidecar', clientSecret: 'sidecar-demo-secret', audience: 'warehouse-api' },
+  /** The demo app itself as an OAuth client: users sign in to it, and it exchanges their tokens (on-behalf-of). */
+  app: { clientId: 'demo-app', clientSecret: 'demo-app-secret', audience: 'orders-api', scope: 'orders:read' },
 } as const;
+
+/**
+ * People who sign in to the demo app (user -> password at the demo IdP). Their tokens (`aud: demo-app`) are
+ * what `GET /me/orders` exchanges (RFC 8693) for an orders-api token on their behalf.
+ */
+export const DEMO_USERS: Record<string, string> = { alice: 'alice-demo-password', bob: 'bob-demo-password' };
 
 export const DEMO_API_USERS: Record<string, string> = { alice: 'ak_alice_demo_0001', bob: 'ak_bob_demo_0002' };
 

@@ -11,7 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import type { TokenStore } from 'nestjs-token-cache';
 import type { DemoContext } from './app/demo-context.js';
 import { DemoModule } from './app/demo.module.js';
-import { DEMO_API_USERS, DEMO_CLIENTS, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './demo.config.js';
+import { DEMO_API_USERS, DEMO_CLIENTS, DEMO_USERS, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './demo.config.js';
 import { DemoIdp } from './world/demo-idp.js';
 import { ResourceApi } from './world/resource-api.js';
 import { TokenFileWriter } from './world/token-file-writer.js';
@@ -51,6 +51,8 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
           Object.values(DEMO_CLIENTS).map((c) => [c.clientId, { secret: c.clientSecret, ...('audience' in c && { audience: c.audience }) }]),
         ),
         apiUsers: DEMO_API_USERS,
+        users: DEMO_USERS,
+        userTokenAudience: DEMO_CLIENTS.app.clientId,
       });
       cleanups.push(() => idp!.close());
       api = await ResourceApi.start({ port: options.apiPort, host: options.host, idp });
@@ -116,7 +118,7 @@ export async function createDemo(input: DemoOptions = {}): Promise<Demo> {
 }
 
 /** The routes the background caller uses: one per kind of source that the dashboard shows. */
-export const BACKGROUND_ROUTES = ['/gateway/inventory', '/music/now-playing', '/files/reports', '/trading/alice-scalper/accounts'];
+export const BACKGROUND_ROUTES = ['/gateway/inventory', '/music/now-playing', '/files/reports', '/trading/alice-scalper/accounts', '/on-behalf-of/alice'];
 
 /**
  * Calls the demo's own routes every `everyMs`, one call at a time, like light steady traffic: the tokens

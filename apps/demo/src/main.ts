@@ -1,5 +1,6 @@
 /** `npm start`: the whole demo on loopback, until Ctrl+C. */
 import 'reflect-metadata';
+import { startBanner } from './banner.js';
 import { demoOptionsFromEnv } from './demo.config.js';
 import { createDemo } from './demo.js';
 
@@ -13,27 +14,7 @@ const demo = await createDemo({ ...fromEnv, backgroundCallMs: fromEnv.background
   console.error(`\n  The demo could not start: ${hint}\n`);
   process.exit(1);
 });
-const started = demo.idp ? '' : ' (reused, DEMO_IDP_URL / DEMO_API_URL)';
-const lines = [
-  '',
-  '  nestjs-token-cache demo',
-  '',
-  `  Dashboard          ${demo.url}/`,
-  `  Scenarios          ${demo.url}/scenarios`,
-  `  Health             ${demo.url}/health`,
-  `  Admin status       ${demo.url}/token-cache/status   (header x-admin-key: ${demo.adminKey})`,
-  `  Identity provider  ${demo.idpUrl}/.well-known/openid-configuration${started}`,
-  `  Resource API       ${demo.apiUrl}${started}`,
-  `  Token files        ${demo.tokenDir}`,
-  `  Token store        ${demo.options.redisUrl ? `Redis ${new URL(demo.options.redisUrl).host}` : 'memory'}`,
-  `  Token lifetime     ${demo.options.ttlSeconds} s`,
-  `  Background calls   ${demo.options.backgroundCallMs > 0 ? `every ${demo.options.backgroundCallMs / 1000} s (DEMO_BACKGROUND_CALL_MS=0 turns them off)` : 'off'}`,
-  '',
-  `  Try: curl ${demo.url}/trading/alice-scalper/accounts`,
-  '  Ctrl+C stops everything.',
-  '',
-];
-console.log(lines.join('\n'));
+console.log(startBanner(demo));
 
 let stopping = false;
 const stop = (signal: string) => {

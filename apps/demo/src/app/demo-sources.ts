@@ -1,5 +1,5 @@
-/** The demo's token sources: the four kinds of API users brought to the cache. */
-import { clientCredentials, fileToken, refreshTokenGrant, tokenFunction, TokenFetchError, type TokenSource } from 'nestjs-token-cache';
+/** The demo's token sources: the five kinds of API users brought to the cache. */
+import { clientCredentials, fileToken, refreshTokenGrant, tokenExchange, tokenFunction, TokenFetchError, type TokenSource } from 'nestjs-token-cache';
 import { DEMO_API_USERS, DEMO_CLIENTS, TOKEN_FILES } from '../demo.config.js';
 import type { DemoContext } from './demo-context.js';
 
@@ -7,6 +7,8 @@ export const SOURCES = {
   trading: 'trading',
   music: 'music',
   gateway: 'gateway',
+  /** On-behalf-of (RFC 8693): a signed-in user's token exchanged for an orders-api token. */
+  obo: 'obo',
   file: (name: string) => `${name}-file`,
 } as const;
 
@@ -58,6 +60,13 @@ export function buildDemoSources(ctx: DemoContext): Record<string, TokenSource> 
       clientSecret: DEMO_CLIENTS.gateway.clientSecret,
       scope: DEMO_CLIENTS.gateway.scope,
       audience: DEMO_CLIENTS.gateway.audience,
+    }),
+    // The issuer alone: the token endpoint comes from its discovery document, read on the first exchange.
+    [SOURCES.obo]: tokenExchange({
+      issuer: ctx.idpUrl,
+      clientId: DEMO_CLIENTS.app.clientId,
+      clientSecret: DEMO_CLIENTS.app.clientSecret,
+      scope: DEMO_CLIENTS.app.scope,
     }),
   };
   for (const file of TOKEN_FILES) {

@@ -8,6 +8,7 @@ import { AdminKeyGuard } from './admin-key.guard.js';
 import { DashboardController } from './dashboard.controller.js';
 import { DEMO_CONTEXT, type DemoContext } from './demo-context.js';
 import { DemoMonitor } from './demo-monitor.service.js';
+import { DemoUsers } from './demo-users.service.js';
 import { buildDemoSources, SOURCES } from './demo-sources.js';
 import { TokenCacheHealthIndicator } from 'nestjs-token-cache/health';
 import { featureClientModules } from './feature-clients.js';
@@ -50,7 +51,7 @@ export class DemoModule {
         HttpModule.register({ baseURL: `${ctx.apiUrl}/gateway`, timeout: 10_000 }),
       ],
       controllers: [DashboardController, ScenariosController, HealthController],
-      providers: [DemoMonitor, TradingDesk, FileRotationService, InventoryService, TokenCacheHealthIndicator],
+      providers: [DemoMonitor, DemoUsers, TradingDesk, FileRotationService, InventoryService, TokenCacheHealthIndicator],
     };
   }
 }

@@ -1,12 +1,18 @@
 /**
  * The demo's identity provider on loopback: a real OAuth 2 server (oauth2-mock-server, RS256 JWTs, JWKS)
  * with short-lived tokens, checked client secrets, refresh-token rotation, a ProjectX-style API-key login,
- * and a count of every token it hands out, per grant and client.
+ * user sign-in and RFC 8693 token exchange (on-behalf-of), and a count of every token it hands out, per grant
+ * and client.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
 import { listen, readJson, sendJson, shutdown } from './http-util.js';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
 export interface DemoIdpClient {
   secret: string;
@@ -25,6 +31,10 @@ export interface DemoIdpOptions {
   clients: Record<string, DemoIdpClient>;
   /** API-key users of the ProjectX-style login (userName -> apiKey). */
   apiUsers: Record<string, string>;
+  /** People who sign in (user -> password) at `POST /demo/user-token`. Default none. */
+  users?: Record<string, string>;
+  /** `aud` of user tokens: the client the users sign in to, the only one that may exchange them. */
+  userTokenAudience?: string;
 }
 
 /** One line of the IdP's ledger: how many tokens a grant gave a client. */
@@ -84,6 +94,28 @@ export class DemoIdp {
       }
       if (req.method === 'GET' && req.url === '/demo/info') {
         sendJson(res, 200, { ttlSeconds: idp!.ttlSeconds });
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/demo/user-token') {
+        void idp!.handleUserSignIn(req).then(([status, body]) => {
+          if (typeof body === 'string') {
+            res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+            res.end(body);
+          } else sendJson(res, status, body);
+        });
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/token') {
+        // One token endpoint for every grant, as real IdPs have: token exchange is served here, the rest by
+        // oauth2-mock-server, which is handed the form already read (body-parser skips a finished request).
+        void readForm(req).then((form) => {
+          if (form.get('grant_type') === TOKEN_EXCHANGE_GRANT) {
+            void idp!.handleTokenExchange(req, form).then(([status, body]) => sendJson(res, status, body));
+            return;
+          }
+          (req as IncomingMessage & { body?: unknown }).body = Object.fromEntries(form);
+          service.requestHandler(req, res);
+        });
         return;
       }
       service.requestHandler(req, res);
@@ -231,6 +263,85 @@ export class DemoIdp {
     return [200, { refresh_token: this.issueRefreshToken(clientId, String(body.subject ?? 'listener')) }];
   }
 
+  /**
+   * `POST /demo/user-token` with HTTP Basic `user:password`: signs a user in, as the demo app's login page
+   * would, and answers the user's access token as plain text (`aud` = the demo app, `scope` orders:read),
+   * so `curl -H "Authorization: Bearer $(curl -s -u alice:… -X POST …)"` works as printed.
+   */
+  private async handleUserSignIn(req: IncomingMessage): Promise<[number, unknown]> {
+    for await (const _chunk of req); // a body, if any, is not used
+    this.total++;
+    const [user, password] = basic(req) ?? [];
+    const expected = user === undefined ? undefined : this.options.users?.[user];
+    if (expected === undefined || !safeEqual(expected, password ?? '')) {
+      this.refused++;
+      return [401, { error: 'invalid_user', error_description: 'unknown user or wrong password (HTTP Basic user:password)' }];
+    }
+    this.count('user_sign_in', user!);
+    const token = await this.issuer.buildToken({
+      expiresIn: this.ttlSeconds,
+      scopesOrTransform: (_header, payload) => {
+        Object.assign(payload, {
+          sub: user,
+          aud: this.options.userTokenAudience ?? 'demo-app',
+          scope: 'openid orders:read',
+          exp: Math.floor(Date.now() / 1000) + this.ttlSeconds,
+          jti: randomUUID(),
+          seq: ++this.seq,
+        });
+      },
+    });
+    return [200, token];
+  }
+
+  /**
+   * RFC 8693 token exchange at `/token`: a configured client (HTTP Basic or form secret) exchanges a user
+   * token this IdP issued to it (signature, issuer, `aud` = the client, expiry checked) for one with the
+   * requested `audience` (default: the client's), the same `sub`, and `act.sub` naming the acting client.
+   */
+  async handleTokenExchange(req: IncomingMessage, form: URLSearchParams): Promise<[number, unknown]> {
+    this.total++;
+    const refuse = (status: number, error: string, description: string): [number, unknown] => {
+      this.refused++;
+      return [status, { error, error_description: description }];
+    };
+    const [clientId, secret] = basic(req) ?? [form.get('client_id') ?? undefined, form.get('client_secret') ?? undefined];
+    const client = clientId === undefined ? undefined : this.options.clients[clientId];
+    if (client === undefined || !safeEqual(client.secret, secret ?? '')) return refuse(401, 'invalid_client', 'unknown client or wrong secret');
+    const subjectToken = form.get('subject_token');
+    const subjectTokenType = form.get('subject_token_type');
+    if (!subjectToken || (subjectTokenType !== ACCESS_TOKEN_TYPE && subjectTokenType !== JWT_TOKEN_TYPE)) {
+      return refuse(400, 'invalid_request', 'subject_token and subject_token_type (access_token or jwt) are required');
+    }
+    let sub: string | undefined;
+    try {
+      const jwks = createLocalJWKSet({ keys: this.issuer.keys.toJSON() as never });
+      ({ payload: { sub } } = await jwtVerify(subjectToken, jwks, { issuer: this.url, audience: clientId }));
+    } catch {
+      return refuse(400, 'invalid_grant', `subject_token is not a valid, unexpired token of this IdP issued to ${clientId}`);
+    }
+    const audience = form.get('audience') ?? client.audience;
+    const scope = form.get('scope') ?? undefined;
+    const exp = Math.floor(Date.now() / 1000) + this.ttlSeconds;
+    const token = await this.issuer.buildToken({
+      expiresIn: this.ttlSeconds,
+      scopesOrTransform: (_header, payload) => {
+        Object.assign(payload, { sub, aud: audience, scope, act: { sub: clientId }, exp, jti: randomUUID(), seq: ++this.seq });
+      },
+    });
+    this.count('token_exchange', String(sub));
+    return [
+      200,
+      {
+        access_token: token,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: 'Bearer',
+        expires_in: Math.max(1, exp - Math.ceil(Date.now() / 1000)),
+        ...(scope !== undefined && { scope }),
+      },
+    ];
+  }
+
   private count(grant: string, client: string): void {
     const key = `${grant}\u0000${client}`;
     const entry = this.ledger.get(key);
@@ -247,6 +358,12 @@ function basic(req: IncomingMessage): [string, string] | undefined {
   if (i < 0) return undefined;
   // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
   return [decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' '))];
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  let raw = '';
+  for await (const chunk of req) raw += String(chunk);
+  return new URLSearchParams(raw);
 }
 
 function clientIdOf(req: TokenRequestMessage): string | undefined {

@@ -123,6 +123,16 @@ export class ResourceApi {
       if (!claims) return;
       return sendJson(res, 200, { orders: [{ id: 'ord-1001', status: 'shipped' }, { id: 'ord-1002', status: 'packing' }], client: claims.sub });
     }
+    if (method === 'GET' && path === '/gateway/orders/mine') {
+      // On-behalf-of: a token exchanged for a user's own (RFC 8693) has the user as `sub` and the service
+      // acting for them in `act`; a service's own client-credentials token is not a user's and gets 403.
+      const claims = await this.authorize(req, res, 'orders-api');
+      if (!claims) return;
+      const actor = (claims.act as { sub?: unknown } | undefined)?.sub;
+      if (typeof actor !== 'string') return sendJson(res, 403, { error: 'insufficient_scope', error_description: 'a user token exchanged on behalf of the user (with act) is required' });
+      const user = String(claims.sub);
+      return sendJson(res, 200, { user, actingClient: actor, orders: [{ id: `ord-${accountId(user) % 10_000}`, status: 'shipped', for: user }] });
+    }
     if (method === 'GET' && path === '/gateway/inventory') {
       const claims = await this.authorize(req, res, 'orders-api');
       if (!claims) return;
@@ -141,6 +151,7 @@ export class ResourceApi {
         auth: 'Authorization: Bearer <JWT of the demo IdP>; anything else gets 401 with WWW-Authenticate: Bearer error="invalid_token"',
         routes: [
           'GET /gateway/orders',
+          'GET /gateway/orders/mine (a token exchanged on behalf of a user)',
           'GET /gateway/inventory',
           'GET /music/v1/me/player/currently-playing',
           'GET /warehouse/<report>',

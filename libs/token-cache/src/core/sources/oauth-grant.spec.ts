@@ -395,3 +395,24 @@ describe('httpError: oauthError is an RFC 6749 error code or nothing', () => {
     }
   });
 });
+
+describe('httpError: an invalid_grant says what the grant rejected', () => {
+  const clock = { now: () => 0 };
+  const invalidGrant = (grantType?: string) => httpError(400, null, '{"error":"invalid_grant"}', 's', { clock }, [], null, 400, grantType).message;
+  it('names the refresh token for refresh_token (and when the grant is not known)', () => {
+    expect(invalidGrant('refresh_token')).toMatch(/refresh token\) was rejected/);
+    expect(invalidGrant()).toMatch(/refresh token\) was rejected/);
+  });
+  it('names the subject token for token exchange (RFC 8693)', () => {
+    const message = invalidGrant('urn:ietf:params:oauth:grant-type:token-exchange');
+    expect(message).toMatch(/subject token .* was rejected \(RFC 8693\)/);
+    expect(message).not.toMatch(/refresh token/);
+  });
+  it('names the assertion for the JWT bearer grant (RFC 7523)', () => {
+    expect(invalidGrant('urn:ietf:params:oauth:grant-type:jwt-bearer')).toMatch(/assertion was rejected \(RFC 7523\).*"aud"/);
+  });
+  it('stays generic for client credentials', () => {
+    expect(invalidGrant('client_credentials')).toMatch(/The grant was rejected/);
+    expect(invalidGrant('client_credentials')).not.toMatch(/refresh token/);
+  });
+});

@@ -257,7 +257,7 @@ export class OAuthGrantClient {
           DPoP,
           [allowInsecureRequests]: this.insecure,
           [customFetch]: async (url: string, init: CustomFetchOptions<'POST', URLSearchParams>) => {
-            const reply = await this.send(url, init, source, context, secrets, DPoP !== undefined && !asked);
+            const reply = await this.send(url, init, source, context, secrets, DPoP !== undefined && !asked, grantType);
             if (reply.parsed === undefined) nonceAsked = true;
             else parsed = reply.parsed;
             return reply.response;
@@ -279,6 +279,7 @@ export class OAuthGrantClient {
     context: TokenFetchContext,
     secrets: string[],
     nonceRetry = false,
+    grantType?: string,
   ): Promise<{ response: Response; parsed?: TokenResponse }> {
     const { signal } = context;
     let res: Response;
@@ -302,10 +303,10 @@ export class OAuthGrantClient {
       return { response: new Response(text, { status: res.status, headers: res.headers }) };
     }
     const contentType = res.headers.get('content-type');
-    if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets, contentType);
+    if (!res.ok) throw httpError(res.status, res.headers.get('retry-after'), text, source, context, secrets, contentType, res.status, grantType);
     const fields = parseTokenEndpointBody(text, contentType, source);
     // Some IdPs answer 200 with an RFC 6749 §5.2 error body: the same error as on a 400, not a bad reply.
-    if (isErrorReply(fields)) throw httpError(res.status, res.headers.get('retry-after'), fields, source, context, secrets, contentType, 400);
+    if (isErrorReply(fields)) throw httpError(res.status, res.headers.get('retry-after'), fields, source, context, secrets, contentType, 400, grantType);
     const parsed: TokenResponse = tokenResponseFromFields(fields, source);
     // oauth4webapi gets the reply as JSON whatever its dialect was (status and headers kept for its DPoP nonce
     // bookkeeping); our parse above is the one that counts.
@@ -332,6 +333,7 @@ const OAUTH_ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
  * The TokenFetchError for an error reply (RFC 6749 §5.2 error body, JSON or form-encoded, where there is one).
  * `body` is the reply text or its already parsed fields; `classifyAs` is the status whose rules decide
  * retryability (a 2xx reply with `error` is classified as a 400 would be), `status` is reported as sent.
+ * `grantType` picks the hint of an `invalid_grant` (what was rejected: a refresh token, a subject token, an assertion).
  */
 export function httpError(
   status: number,
@@ -342,6 +344,7 @@ export function httpError(
   secrets: string[] = [],
   contentType: string | null = null,
   classifyAs: number = status,
+  grantType?: string,
 ): TokenFetchError {
   let o: Record<string, unknown> = {};
   if (typeof body !== 'string') o = body;
@@ -366,7 +369,7 @@ export function httpError(
       classifyAs === 408 ||
       (oauthError !== undefined && RETRYABLE_OAUTH_ERRORS.has(oauthError)));
   const retryAfterMs = retryable ? parseRetryAfter(retryAfter, context.clock.now()) : undefined;
-  return new TokenFetchError(sourceMessages.httpError(source, status, oauthError, description), {
+  return new TokenFetchError(sourceMessages.httpError(source, status, oauthError, description, grantType), {
     source,
     status,
     oauthError,

@@ -3,11 +3,11 @@
  * paths, statuses and OAuth error codes; a server's `error_description` is redacted before it gets here.
  */
 export const sourceMessages = {
-  httpError: (source: string, status: number, oauthError: string | undefined, description: string | undefined) =>
+  httpError: (source: string, status: number, oauthError: string | undefined, description: string | undefined, grantType?: string) =>
     `Fetching a token for source "${source}" failed: the token endpoint answered HTTP ${status}` +
     (oauthError ? ` with error "${oauthError}"` : '') +
     (description ? ` (${description})` : '') +
-    hintFor(status, oauthError),
+    hintFor(status, oauthError, grantType),
   network: (source: string, detail: string) =>
     `Fetching a token for source "${source}" failed: the token endpoint could not be reached (${detail}). Check "tokenUrl" and the network.`,
   aborted: (source: string) => `Fetching a token for source "${source}" was aborted (timeout or shutdown) before the token endpoint answered.`,
@@ -53,9 +53,22 @@ export const sourceMessages = {
   fileBadExpiry: (path: string, field: string) => `"${path}" has a "${field}" that is not a date, epoch seconds or epoch milliseconds`,
 } as const;
 
-function hintFor(status: number, oauthError: string | undefined): string {
+/** What `invalid_grant` (RFC 6749 §5.2) rejected, per grant type. */
+const INVALID_GRANT_HINTS: Record<string, string> = {
+  refresh_token: '. The grant (refresh token) was rejected: it is expired, revoked or already spent; get a new one.',
+  'urn:ietf:params:oauth:grant-type:token-exchange':
+    '. The subject token (or actor token) was rejected (RFC 8693): it is expired, revoked, not issued to this client, ' +
+    'or not accepted for the requested audience; the caller needs a valid token.',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer':
+    '. The assertion was rejected (RFC 7523): check its "iss", "sub", "aud" (the IdP\'s issuer or token endpoint), "exp", ' +
+    'and that the IdP trusts its signing key.',
+};
+
+function hintFor(status: number, oauthError: string | undefined, grantType: string | undefined): string {
   if (oauthError === 'invalid_client' || status === 401) return '. Check "clientId", the client secret or key, and "authMethod".';
-  if (oauthError === 'invalid_grant') return '. The grant (refresh token) was rejected: it is expired, revoked or already spent; get a new one.';
+  if (oauthError === 'invalid_grant') {
+    return INVALID_GRANT_HINTS[grantType ?? 'refresh_token'] ?? '. The grant was rejected: check the grant\'s parameters with the IdP.';
+  }
   if (oauthError === 'invalid_scope') return '. Check the requested scopes.';
   if (status === 429 || status >= 500) return '. Will retry with backoff.';
   return '.';
