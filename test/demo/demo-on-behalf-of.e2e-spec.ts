@@ -89,7 +89,7 @@ describe('demo: on-behalf-of (RFC 8693 through forFeature({ subjectToken: "incom
   it('no bearer token, another scheme, or a malformed one: a typed 401 naming what to send, and nothing sent to the IdP or the API', async () => {
     const idpBefore = idpStats().total;
     const apiBefore = demo.api!.stats().requests;
-    for (const headers of [{}, { authorization: 'Basic YWxpY2U6cHc=' }, { authorization: 'Bearer' }, { authorization: 'Bearer a b' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Basic YWxpY2U6cHc=' }, { authorization: 'Bearer' }, { authorization: 'Bearer a b' }]) {
       const res = await call('/me/orders', headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
