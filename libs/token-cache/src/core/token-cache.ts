@@ -3,20 +3,22 @@
  * ahead of expiry in the background, backoff after failures, and an LRU-bounded store.
  */
 import { Observable, Subject } from 'rxjs';
-import { KeyMemo, sourceKey } from './cache-key.js';
 import { systemClock } from './clock.js';
 import type { DPoPKey } from './dpop/dpop-key.js';
 import { typedFetchError } from './fetch-error.js';
+import { InFlight } from './in-flight.js';
 import { KeyFailures } from './key-failures.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { RefreshJitter } from './refresh-jitter.js';
+import { SourceRegistry } from './source-registry.js';
 import { dpopKeyOf, runSource, sameTokenSameLife } from './source-run.js';
+import { failureLogLevel, SourceStates } from './source-states.js';
 import { sourceStatusOf } from './source-status.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
-import { describeError, TokenCacheConfigError, type TokenCacheError, UnknownTokenSourceError } from './token-cache.errors.js';
+import { describeError, TokenCacheConfigError, type TokenCacheError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
-import { createCounters, TokenCacheMetrics, type TokenCacheCounters } from './token-cache.metrics.js';
+import { TokenCacheMetrics, type TokenCacheCounters } from './token-cache.metrics.js';
 import { resolveTokenCacheOptions, type ResolvedTokenCacheOptions, type TokenCacheOptions } from './token-cache.options.js';
 import type {
   CachedToken,
@@ -31,48 +33,23 @@ import type {
   TokenSourceStatus,
 } from './token-cache.types.js';
 import { assertTokenParams } from './token-params.js';
-import { checkedKey, renewRequest, toRequest } from './token-request.js';
+import { renewRequest, toRequest } from './token-request.js';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
 import { heldToken, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
 import { entryOf, viewOf } from './token-view.js';
 import { describeValue } from './validate.js';
 
-/**
- * Per source: its parameterless key (escaped once, so the hot path never builds it), the memo of its keys with
- * parameters, and its counts (plain increments behind stats() and the OpenTelemetry counters), found with one lookup.
- */
-interface PerSource {
-  key: string;
-  keys: KeyMemo;
-  counters: TokenCacheCounters;
-}
-
-/** Failure bookkeeping of one source: drives health. */
-interface SourceState {
-  used: boolean;
-  consecutiveFailures: number;
-  lastError?: { name: string; message: string; at: Date };
-}
-
-/** After this many consecutive failures of a source, failures are logged at error instead of warn. */
-const ERROR_LOG_AFTER_FAILURES = 3;
-
 export class TokenCache {
   protected readonly options: ResolvedTokenCacheOptions;
   readonly store: TokenStore;
   private readonly clock: Clock;
-  private readonly sources: Map<string, TokenSource>;
-  private readonly perSource = new Map<string, PerSource>();
-  private lastSourceName: string | undefined;
-  private lastPerSource: PerSource | undefined;
+  private readonly sources: SourceRegistry;
   /** The options the timing rules read (token-timing.ts), one object so a token's timing is computed once. */
   private readonly timing: TimingOptions;
-  private readonly inFlight = new Map<string, Promise<StoredToken>>();
-  /** Keys whose callers wait on the fetch in flight (misses), with the fetch's source and start. */
-  private readonly waiting = new Map<string, { source: string; since: number }>();
+  private readonly inFlight = new InFlight();
   /** Failed fetches per key: backoff, and the error callers get at once meanwhile. */
   private readonly failures: KeyFailures;
-  private readonly sourceStates = new Map<string, SourceState>();
+  private readonly sourceStates = new SourceStates();
   /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
   private generation = 0;
   private readonly sourceGenerations = new Map<string, number>();
@@ -96,22 +73,18 @@ export class TokenCache {
     this.clock = options?.clock ?? systemClock;
     this.options = resolveTokenCacheOptions(options, this.clock);
     this.store = this.options.store ?? new MemoryTokenStore({ maxEntries: this.options.maxEntries });
-    this.sources = new Map(Object.entries(this.options.sources));
+    this.sources = new SourceRegistry(this.options.sources, this.options.maxEntries);
     if (this.store.fetchShared !== undefined) this.jitter = new RefreshJitter(this.options.random);
     this.timing = { expirySkewMs: this.options.expirySkewMs, refreshBeforeExpiryMs: this.options.refreshBeforeExpiryMs };
     this.failures = new KeyFailures(this.options.maxEntries, this.options.random);
-    for (const [name, source] of this.sources) {
-      const key = sourceKey(name, dpopKeyOf(source)?.thumbprint);
-      this.perSource.set(name, { key, keys: new KeyMemo(key, this.options.maxEntries, checkedKey), counters: createCounters() });
-    }
     this.metrics = new TokenCacheMetrics(this.options.meterProvider, {
-      counters: new Map([...this.perSource].map(([name, { counters }]) => [name, counters])),
+      counters: new Map([...this.sources.all()].map(({ name, counters }) => [name, counters])),
       size: () => this.store.size,
       inFlight: () => this.inFlight.size,
     });
     this.unsubscribers.push(() => this.metrics.close());
     this.unsubscribers.push(this.store.subscribe((event) => this.onStoreEvent(event)));
-    for (const [name, source] of this.sources) {
+    for (const { name, source } of this.sources.all()) {
       if (source.watch) this.unsubscribers.push(source.watch(() => this.onSourceChanged(name)));
     }
   }
@@ -120,8 +93,8 @@ export class TokenCache {
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
   getToken(source: string, params?: TokenParams): Promise<string> {
-    const own = this.ownOf(source);
-    if (own === undefined) return Promise.reject(this.unknownSource(source));
+    const own = this.sources.find(source);
+    if (own === undefined) return Promise.reject(this.sources.unknown(source));
     let key = own.key;
     if (params !== undefined) {
       // A key is built (and its parameters checked) only on a memo miss; a bad one rejects, never throws.
@@ -141,7 +114,7 @@ export class TokenCache {
    * fetched or counted. For hot paths that can skip an `await` (the Axios interceptor).
    */
   warmToken(source: string, params?: TokenParams): string | undefined {
-    const own = this.ownOf(source);
+    const own = this.sources.find(source);
     if (own === undefined) return undefined;
     return this.warm(own, params === undefined ? own.key : own.keys.keyOf(params), params)?.accessToken;
   }
@@ -149,8 +122,8 @@ export class TokenCache {
   /** The cached token with its type, expiry and scopes (a read-only object). */
   async getCachedToken(source: string, params?: TokenParams): Promise<CachedToken> {
     assertTokenParams(params, 'getCachedToken');
-    const own = this.ownOf(source);
-    if (own === undefined) throw this.unknownSource(source);
+    const own = this.sources.find(source);
+    if (own === undefined) throw this.sources.unknown(source);
     const key = params === undefined ? own.key : own.keys.keyOf(params);
     return viewOf(this.warm(own, key, params) ?? (await this.load(key, source, params)));
   }
@@ -182,7 +155,7 @@ export class TokenCache {
         return this.clock.now() < this.timingOf(token).usableUntil ? viewOf(token) : undefined;
       }
     } else {
-      const own = this.ownOf(source);
+      const own = this.sources.find(source);
       if (own !== undefined) return this.peekByKey(own.keys.keyOf(params));
     }
     return this.peekByKey(this.keyOf(source, params));
@@ -200,7 +173,7 @@ export class TokenCache {
    * count as hits or misses (`caller` false: a preload).
    */
   private load(key: string, source: string, params: TokenParams | undefined, caller = true): Promise<StoredToken> {
-    this.markUsed(source);
+    this.sourceStates.markUsed(source);
     const now = this.clock.now();
     const failure = this.failures.get(key);
     const held = failure === undefined ? undefined : this.servable(key, now);
@@ -218,18 +191,7 @@ export class TokenCache {
     // Only callers count as misses: a preload is no call that waited (it would show 0 % on a fresh start).
     if (caller) this.count(source, 'misses');
     const request = toRequest(source, params);
-    return this.orServable(key, this.awaited(key, source, this.track(key, this.readThroughOrFetch(key, request))));
-  }
-
-  /** Notes that callers wait on this fetch (no usable token), for `sourceStatus`'s `waiting`. */
-  private awaited(key: string, source: string, promise: Promise<StoredToken>): Promise<StoredToken> {
-    const wait = { source, since: this.clock.now() };
-    this.waiting.set(key, wait);
-    const done = () => {
-      if (this.waiting.get(key) === wait) this.waiting.delete(key);
-    };
-    promise.then(done, done);
-    return promise;
+    return this.orServable(key, this.inFlight.awaited(key, source, now, this.inFlight.track(key, this.readThroughOrFetch(key, request))));
   }
 
   /** The token held for `key` that may still be served while its fetches fail (up to its real expiry), if any. */
@@ -263,13 +225,13 @@ export class TokenCache {
   async refresh(source: string, params?: TokenParams): Promise<string> {
     assertTokenParams(params, 'refresh');
     const key = this.keyOf(source, params);
-    this.markUsed(source);
+    this.sourceStates.markUsed(source);
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) return (await inFlight).accessToken;
     // Across instances (a shared store), a token another instance received after this call began is as new
     // as one fetched here; anything older is not.
     const requestedAt = this.clock.now();
-    const token = await this.track(
+    const token = await this.inFlight.track(
       key,
       this.fetch(key, toRequest(source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t)),
     );
@@ -297,15 +259,15 @@ export class TokenCache {
   /** Drops every entry, or those of one source. Returns how many were removed; emits one `cleared`. */
   async clear(source?: string): Promise<number> {
     if (source !== undefined) {
-      this.assertSource(source);
+      this.sources.get(source);
       this.sourceGenerations.set(source, (this.sourceGenerations.get(source) ?? 0) + 1);
     } else {
       this.generation++;
     }
-    const prefix = source === undefined ? undefined : this.perSource.get(source)!.key;
-    const affected = (key: string) => prefix === undefined || key === prefix || key.startsWith(`${prefix}|`);
+    const prefix = source === undefined ? undefined : this.sources.get(source).key;
+    const affected = (key: string) => prefix === undefined || SourceRegistry.owns(prefix, key);
     // Callers after a clear start a fetch of their own instead of joining one from before it.
-    for (const key of [...this.inFlight.keys()]) if (affected(key)) this.inFlight.delete(key);
+    this.inFlight.forgetWhere(affected);
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
       if (source !== undefined && token.source !== source) continue;
@@ -318,7 +280,7 @@ export class TokenCache {
 
   /** Removes entries whose tokens are no longer usable (of one source, when named); what the scheduled cleanup calls. */
   async removeExpired(source?: string): Promise<number> {
-    if (source !== undefined) this.assertSource(source);
+    if (source !== undefined) this.sources.get(source);
     const now = this.clock.now();
     let removed = 0;
     for (const [key, token] of this.store.entries()) {
@@ -365,10 +327,7 @@ export class TokenCache {
   // ---------------------------------------------------------------- observing
 
   stats(): TokenCacheStats {
-    const totals = createCounters();
-    for (const { counters } of this.perSource.values()) {
-      for (const field of Object.keys(totals) as (keyof TokenCacheCounters)[]) totals[field] += counters[field];
-    }
+    const totals = this.sources.totals();
     const { hits, misses } = totals;
     return {
       size: this.store.size,
@@ -393,17 +352,17 @@ export class TokenCache {
    * `proof()` to sign proofs for an HTTP client other than the built-in axios interceptor and `tokenFetch`.
    */
   dpopKey(source: string): DPoPKey | undefined {
-    return dpopKeyOf(this.sourceOf(source));
+    return dpopKeyOf(this.sources.get(source).source);
   }
 
   /** The configured source names. */
   sourceNames(): string[] {
-    return [...this.sources.keys()];
+    return this.sources.names();
   }
 
   /** The kind of a configured source (`'client_credentials'`, `'function'`…). */
   sourceKind(source: string): string {
-    return this.sourceOf(source).kind;
+    return this.sources.get(source).source.kind;
   }
 
   /**
@@ -411,30 +370,24 @@ export class TokenCache {
    * token, `unused` when nothing asked for it yet, else the state of its best token.
    */
   sourceStatus(source: string): TokenSourceStatus {
-    this.assertSource(source);
+    this.sources.get(source);
     const now = this.clock.now();
-    const state = this.sourceStates.get(source);
     let best: StoredToken | undefined;
     let bestKey = '';
     for (const [key, token] of this.store.entries()) {
       if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) [best, bestKey] = [token, key];
     }
-    let waitingSince: number | undefined;
-    for (const wait of this.waiting.values()) {
-      if (wait.source === source && (waitingSince === undefined || wait.since < waitingSince)) waitingSince = wait.since;
-    }
+    const waitingSince = this.inFlight.waitingSince(source);
     return sourceStatusOf({
       best: best && { state: this.servedStale(bestKey, best, now) ? 'serving-stale' : this.stateOf(best, now), expiresInMs: best.expiresAt - now },
-      used: state?.used ?? false,
-      consecutiveFailures: state?.consecutiveFailures ?? 0,
-      lastError: state?.lastError,
+      ...this.sourceStates.facts(source),
       waitingMs: waitingSince === undefined ? undefined : now - waitingSince,
     });
   }
 
   /** Whether anything asked this source for a token yet. */
   isSourceUsed(source: string): boolean {
-    return this.sourceStates.get(source)?.used ?? false;
+    return this.sourceStates.isUsed(source);
   }
 
   /** Stops watchers, closes sources and the store. The cache is unusable afterwards. */
@@ -443,45 +396,15 @@ export class TokenCache {
     this.closed = true;
     for (const stop of [...this.running]) stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
-    await Promise.allSettled([...this.sources.values()].map(async (s) => s.close?.()));
+    await Promise.allSettled([...this.sources.all()].map(async ({ source }) => source.close?.()));
     await this.store.close?.();
     this.events.complete();
   }
 
   // ---------------------------------------------------------------- internals
 
-  /**
-   * The per-source record, with the last one found remembered: most processes ask for one or two sources,
-   * and comparing the name is cheaper than hashing it (the warm path with parameters is a few such steps).
-   */
-  private ownOf(source: string): PerSource | undefined {
-    if (source === this.lastSourceName) return this.lastPerSource;
-    const own = this.perSource.get(source);
-    if (own !== undefined) {
-      this.lastSourceName = source;
-      this.lastPerSource = own;
-    }
-    return own;
-  }
-
   protected keyOf(source: string, params: TokenParams | undefined): string {
-    const own = this.perSource.get(source);
-    if (own === undefined) throw this.unknownSource(source);
-    return params === undefined ? own.key : own.keys.keyOf(params);
-  }
-
-  private assertSource(source: string): void {
-    if (!this.sources.has(source)) throw this.unknownSource(source);
-  }
-
-  private sourceOf(source: string): TokenSource {
-    const s = this.sources.get(source);
-    if (s === undefined) throw this.unknownSource(source);
-    return s;
-  }
-
-  private unknownSource(source: string): UnknownTokenSourceError {
-    return new UnknownTokenSourceError(String(source), messages.unknownSource(String(source), [...this.sources.keys()]));
+    return this.sources.keyOf(source, params);
   }
 
   /** The token's timing rules under this cache's options (token-timing.ts), computed once per token. */
@@ -523,18 +446,9 @@ export class TokenCache {
     if (!failing && this.clock.now() < this.failures.nextFetchAt(key, 'usable')) return;
     this.count(token.source, 'refreshesAhead');
     const request = renewRequest(token, subjectToken);
-    this.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
+    this.inFlight.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
       () => undefined, // recorded in fetch(); the still-valid token stays in use
     );
-  }
-
-  private track(key: string, promise: Promise<StoredToken>): Promise<StoredToken> {
-    this.inFlight.set(key, promise);
-    const done = () => {
-      if (this.inFlight.get(key) === promise) this.inFlight.delete(key);
-    };
-    promise.then(done, done);
-    return promise;
   }
 
   /**
@@ -547,7 +461,7 @@ export class TokenCache {
     kind: 'fetched' | 'refreshed',
     accept: (token: StoredToken) => boolean,
   ): Promise<StoredToken> {
-    const source = this.sourceOf(request.source);
+    const { source } = this.sources.get(request.source);
     const startedAt = this.clock.now();
     const generation = this.generation;
     const sourceGeneration = this.sourceGenerations.get(request.source) ?? 0;
@@ -599,8 +513,8 @@ export class TokenCache {
    */
   private toTypedError(error: unknown, source: string, key: string, subjectToken?: string): TokenCacheError {
     const known: string[] = subjectToken !== undefined ? [subjectToken] : [];
-    for (const s of this.sources.values()) known.push(...(s.secrets?.() ?? []));
-    for (const k of [key, ...[...this.perSource.values()].map((own) => own.key)]) {
+    for (const own of this.sources.all()) known.push(...(own.source.secrets?.() ?? []));
+    for (const k of [key, ...[...this.sources.all()].map((own) => own.key)]) {
       const token = this.store.peek(k);
       if (token !== undefined) known.push(token.accessToken);
     }
@@ -609,10 +523,9 @@ export class TokenCache {
 
   private onFetchSucceeded(key: string, source: string): void {
     this.failures.delete(key);
-    const state = this.sourceStateOf(source);
+    const failedBefore = this.sourceStates.succeeded(source);
     // Failures were logged at warn/error: say when they stop, so an operator sees the incident end.
-    if (state.consecutiveFailures > 0) this.options.logger?.log?.(`Token source "${source}" recovered after ${state.consecutiveFailures} failed fetch(es)`);
-    state.consecutiveFailures = 0;
+    if (failedBefore > 0) this.options.logger?.log?.(`Token source "${source}" recovered after ${failedBefore} failed fetch(es)`);
   }
 
   private onFetchFailed(key: string, source: string, error: TokenCacheError, startedAt: number): void {
@@ -623,32 +536,15 @@ export class TokenCache {
     const held = heldToken(stored && this.timingOf(stored), now);
     this.failures.record(key, error, { startedAt, failedAt: now, held });
     const retryInMs = Math.max(0, this.failures.nextFetchAt(key, held) - now);
-    const sourceState = this.sourceStateOf(source);
-    sourceState.consecutiveFailures++;
     const described = describeError(error);
-    sourceState.lastError = { ...described, at: new Date(now) };
+    const inARow = this.sourceStates.failed(source, described, new Date(now));
     this.emit('fetch_failed', source, key, { durationMs: now - startedAt, error: described });
-    const line = `Token fetch for source "${source}" (${key}) failed (${sourceState.consecutiveFailures} in a row; retry in ${retryInMs} ms): ${described.name}: ${described.message}`;
-    if (sourceState.consecutiveFailures >= ERROR_LOG_AFTER_FAILURES) this.options.logger?.error(line);
-    else this.options.logger?.warn(line);
-  }
-
-  private sourceStateOf(source: string): SourceState {
-    let state = this.sourceStates.get(source);
-    if (state === undefined) {
-      state = { used: true, consecutiveFailures: 0 };
-      this.sourceStates.set(source, state);
-    }
-    return state;
-  }
-
-  private markUsed(source: string): void {
-    if (!this.sourceStates.has(source)) this.sourceStates.set(source, { used: true, consecutiveFailures: 0 });
+    const line = `Token fetch for source "${source}" (${key}) failed (${inARow} in a row; retry in ${retryInMs} ms): ${described.name}: ${described.message}`;
+    this.options.logger?.[failureLogLevel(inARow)](line);
   }
 
   private count(source: string, counter: keyof TokenCacheCounters): void {
-    const own = this.perSource.get(source);
-    if (own !== undefined) own.counters[counter]++;
+    this.sources.count(source, counter);
   }
 
   private onStoreEvent(event: TokenStoreEvent): void {
@@ -664,8 +560,8 @@ export class TokenCache {
    * since that fetch may have read the old content.
    */
   private onSourceChanged(source: string): void {
-    const prefix = this.perSource.get(source)!.key;
-    this.failures.deleteWhere((key) => key === prefix || key.startsWith(`${prefix}|`));
+    const prefix = this.sources.get(source).key;
+    this.failures.deleteWhere((key) => SourceRegistry.owns(prefix, key));
     for (const [key, token] of this.store.entries()) {
       if (token.source !== source) continue;
       const request = renewRequest(token);
@@ -680,7 +576,7 @@ export class TokenCache {
 
   private refetchChanged(key: string, request: TokenRequest): void {
     if (this.closed || this.inFlight.has(key)) return;
-    this.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
+    this.inFlight.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
   }
 
   private emit(type: TokenCacheEventType, source: string, key: string, extra: Partial<TokenCacheEvent> = {}): void {
