@@ -53,10 +53,18 @@ export interface SharedFetchOptions {
  * `TokenStore.exclusive`.
  */
 export interface SharedSecretSlot {
-  /** The value stored last by any instance; undefined when there is none or the backend can't be read. */
+  /**
+   * The value stored last by any instance; undefined when there is none. Rejects with a `TokenFetchError`
+   * when the backend can't be read: a caller must not act as if there were no value.
+   */
   read(): Promise<string | undefined>;
-  /** Stores the new value for every instance (encrypted with the store's `encryptionKey` when it has one). */
-  write(value: string): Promise<void>;
+  /** Stores the new value for every instance (encrypted with the store's `encryptionKey` when it has one). False when the backend did not take it. */
+  write(value: string): Promise<boolean>;
+  /**
+   * How long (ms) a value another instance left unsettled (marked as being spent, or put back after the backend
+   * lost it) is waited for before that instance is taken for gone. The Redis store: 3 × `lockTtlMs`.
+   */
+  readonly settleMs: number;
 }
 
 export interface ExclusiveOptions {
@@ -91,8 +99,9 @@ export interface TokenStore {
   /**
    * Optional, offered by shared stores: runs `run` while no other instance runs one for `name` (a fleet-wide
    * lock, renewed while `run` runs), with the slot holding the shared value of `name`. Sources use it so that
-   * refreshes spending one refresh token never overlap across instances. When the backend is unreachable,
-   * `run` runs at once with a slot that reads nothing.
+   * refreshes spending one refresh token never overlap across instances. `run` never runs without the lock:
+   * when the backend is unreachable (or stalls), or another holder keeps it past `timeoutMs` + the lock's TTL,
+   * it rejects with a `TokenFetchError` (`retryable: true`) and `run` is not called.
    */
   exclusive?<T>(name: string, run: (slot: SharedSecretSlot) => Promise<T>, options: ExclusiveOptions): Promise<T>;
   /** Releases timers and connections the store opened itself. */

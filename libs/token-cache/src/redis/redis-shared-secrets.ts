@@ -18,6 +18,12 @@ import { POLL_INTERVAL_MS } from './redis-waiters.js';
  */
 export const SECRET_TTL_MS = 90 * 24 * 3_600_000;
 
+/**
+ * A value another instance left unsettled (marked as being spent, or put back after Redis lost it) is waited
+ * for this many lock TTLs (30 s by default): a live instance shares its value within a second of reaching Redis.
+ */
+const SETTLE_LOCK_TTLS = 3;
+
 export class SharedSecrets {
   constructor(
     private readonly link: RedisLink,
@@ -38,27 +44,31 @@ export class SharedSecrets {
       // The value key is never the token key: '' as fingerprint makes the script's token check pass.
       const outcome = await this.locks.acquire(valueKey + ':none', lockKey, '', owner, false);
       if (outcome === 'taken') break;
-      if (outcome === 'unavailable' || Date.now() >= giveUpAt) return run(this.slot(valueKey, false));
+      // Never without the lock: a refresh token spent by two instances at once revokes the whole grant.
+      if (outcome === 'unavailable') throw new TokenFetchError(redisMessages.exclusiveUnavailable(), { retryable: true });
+      if (Date.now() >= giveUpAt) throw new TokenFetchError(redisMessages.exclusiveBusy(), { retryable: true });
       await delay(POLL_INTERVAL_MS / 2);
     }
     const stop = this.locks.hold(lockKey, owner);
     try {
-      return await run(this.slot(valueKey, true));
+      return await run(this.slot(valueKey));
     } finally {
       stop();
       await this.locks.release(lockKey, owner, '');
     }
   }
 
-  private slot(valueKey: string, shared: boolean): SharedSecretSlot {
+  private slot(valueKey: string): SharedSecretSlot {
     return {
+      settleMs: SETTLE_LOCK_TTLS * this.locks.ttlMs,
       read: async () => {
-        if (!shared) return undefined;
         const value = await this.link.run((client) => client.get(valueKey));
-        return value === FAILED ? undefined : this.codec.decodeSecret(valueKey, value);
+        if (value === FAILED) throw new TokenFetchError(redisMessages.exclusiveUnavailable(), { retryable: true });
+        return this.codec.decodeSecret(valueKey, value);
       },
       write: async (secret: string) => {
-        await this.link.run((client) => client.set(valueKey, this.codec.encodeSecret(valueKey, secret), 'PX', SECRET_TTL_MS));
+        const stored = await this.link.run((client) => client.set(valueKey, this.codec.encodeSecret(valueKey, secret), 'PX', SECRET_TTL_MS));
+        return stored !== FAILED;
       },
     };
   }

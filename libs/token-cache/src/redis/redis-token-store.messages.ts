@@ -17,6 +17,12 @@ export const redisMessages = {
   emptyHashTag: () =>
     messages.config('keyPrefix', 'its first "{" is followed by "}": an empty Redis Cluster hash tag would put a token and its lock in different slots'),
   storeClosed: () => 'The Redis token store was closed (the app is shutting down): no token is fetched through it any more.',
+  exclusiveUnavailable: () =>
+    'The fleet-wide lock could not be taken: Redis cannot be reached or did not answer within commandTimeoutMs. ' +
+    'What needs it (spending a shared refresh token) is not done without it.',
+  exclusiveBusy: () =>
+    'The fleet-wide lock is still held by another instance after its fetch timeout and the lock TTL; ' +
+    'what needs it (spending a shared refresh token) is not done without it.',
   peerFetchFailed: () =>
     'Another instance sharing this Redis failed to fetch this token just now; not retrying at once (the cache backs off, then tries again).',
 } as const;

@@ -1,5 +1,5 @@
-import { describe, expect, it, vi } from 'vitest';
-import { TokenCacheConfigError } from '../token-cache.errors.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TokenCacheConfigError, TokenFetchError } from '../token-cache.errors.js';
 import type { TokenRequest } from '../token-cache.types.js';
 import type { ExclusiveOptions, SharedSecretSlot } from '../token-store.interface.js';
 import { FakeClock } from '../testing/fake-clock.js';
@@ -42,20 +42,33 @@ function rotatingIdp(delayMs = 5) {
   };
 }
 
-/** A shared store's `exclusive` in memory: one lock per name, one slot per name (what Redis gives a fleet). */
-function sharedStore() {
+/**
+ * A shared store's `exclusive` in memory: one lock per name, one slot per name (what Redis gives a fleet).
+ * `down` makes it unreachable (no lock: exclusive rejects); `dropWrites` makes it take the lock and reads but
+ * lose writes (a store failing mid-spend); `values.clear()` is a store that restarted empty.
+ */
+function sharedStore(settleMs = 30_000, values = new Map<string, string>()) {
   const tails = new Map<string, Promise<unknown>>();
-  const values = new Map<string, string>();
+  const state = { down: false, dropWrites: false };
   const exclusive = <T>(name: string, run: (slot: SharedSecretSlot) => Promise<T>, _options: ExclusiveOptions): Promise<T> => {
-    const slot: SharedSecretSlot = { read: async () => values.get(name), write: async (v) => void values.set(name, v) };
+    if (state.down) return Promise.reject(new TokenFetchError('store unreachable', { retryable: true }));
+    const slot: SharedSecretSlot = {
+      settleMs,
+      read: async () => values.get(name),
+      write: async (v) => {
+        if (state.dropWrites || state.down) return false;
+        values.set(name, v);
+        return true;
+      },
+    };
     const result = (tails.get(name) ?? Promise.resolve()).then(() => run(slot));
     tails.set(name, result.catch(() => undefined));
     return result;
   };
-  return { shared: { exclusive }, values };
+  return { shared: { exclusive }, values, state };
 }
 
-const ctx = (shared?: TokenFetchContext['shared']): TokenFetchContext => ({ signal: new AbortController().signal, clock: new FakeClock(), ...(shared && { shared }) });
+const ctx = (shared?: TokenFetchContext['shared'], clock = new FakeClock()): TokenFetchContext => ({ signal: new AbortController().signal, clock, ...(shared && { shared }) });
 
 function rotation(refreshToken: RefreshTokenOption, onRotated?: RefreshTokenRotatedCallback) {
   return new RefreshTokenRotation({
@@ -159,6 +172,7 @@ describe('RefreshTokenRotation, one refresh token for the fleet (a string)', () 
     // Plant the other family's sealed value under this family's name: it can't be opened, so ours is used.
     const [ourName] = await new Promise<string[]>((resolve) => {
       const probe = { exclusive: async <T>(name: string) => (resolve([name]), undefined as T) };
+      // (the probe's run never spends)
       void r.run({ source: 's' }, ctx(probe as never), (rt) => idp.spend(rt));
     });
     values.set(ourName!, [...values.values()][0]!);
@@ -178,6 +192,119 @@ describe('RefreshTokenRotation, when the app could not persist a rotation', () =
       },
     );
     for (let i = 0; i < 3; i++) await r.run({ source: 'user', subject: 'alice' }, ctx(), (rt) => idp.spend(rt));
+    expect(idp.revoked).toEqual([]);
+  });
+});
+
+describe('RefreshTokenRotation, one refresh token for the fleet, when the shared store fails', () => {
+  const rotations: RefreshTokenRotation[] = [];
+  const make = (rt: RefreshTokenOption) => {
+    const r = rotation(rt);
+    rotations.push(r);
+    return r;
+  };
+  afterEach(() => {
+    for (const r of rotations.splice(0)) r.close();
+  });
+
+  it('no lock (store unreachable): nothing is sent, the fetch fails with a TokenFetchError naming the source and the cause', async () => {
+    const idp = rotatingIdp();
+    const { shared, state } = sharedStore();
+    const r = make(idp.issue('svc'));
+    state.down = true;
+    const spend = vi.fn((rt: string) => idp.spend(rt));
+    const error = await r.run({ source: 'svc' }, ctx(shared), spend).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenFetchError);
+    expect((error as TokenFetchError).retryable).toBe(true);
+    expect((error as TokenFetchError).source).toBe('svc');
+    expect((error as Error).message).toMatch(/source "svc" was not attempted: the fleet-wide lock .* could not be taken \(store unreachable\).*Nothing was sent/);
+    expect(spend).not.toHaveBeenCalled();
+    state.down = false;
+    await expect(r.run({ source: 'svc' }, ctx(shared), spend)).resolves.toBeTruthy();
+    expect(idp.revoked).toEqual([]);
+  });
+
+  it('per user too: no lock, no spend', async () => {
+    const idp = rotatingIdp();
+    const { shared, state } = sharedStore();
+    const rt = idp.issue('alice');
+    const r = make(() => rt);
+    state.down = true;
+    const spend = vi.fn((token: string) => idp.spend(token));
+    await expect(r.run({ source: 'user', subject: 'alice' }, ctx(shared), spend)).rejects.toThrow(/was not attempted.*Nothing was sent/);
+    expect(spend).not.toHaveBeenCalled();
+  });
+
+  it('the rotated token could not be shared (store failed mid-spend): no other instance spends the marked one; once re-shared, the newest is spent', async () => {
+    const idp = rotatingIdp();
+    const initial = idp.issue('svc');
+    const { shared, state } = sharedStore();
+    const clock = new FakeClock();
+    const a = make(initial);
+    const b = make(initial);
+    await a.run({ source: 'svc' }, ctx(shared, clock), (rt) => idp.spend(rt));
+    // A spends again, but the store loses every write after A marked the token as being spent.
+    let marked = false;
+    await a.run({ source: 'svc' }, ctx(shared, clock), (rt) => {
+      marked = true;
+      state.dropWrites = true;
+      return idp.spend(rt);
+    });
+    expect(marked).toBe(true);
+    state.dropWrites = false;
+    // B finds the token marked as being spent by A: it does not spend it (it would be reused: invalid_grant).
+    const spendB = vi.fn((rt: string) => idp.spend(rt));
+    await expect(b.run({ source: 'svc' }, ctx(shared, clock), spendB)).rejects.toThrow(/another instance spent the shared refresh token/);
+    expect(spendB).not.toHaveBeenCalled();
+    // A shares its newest (its next sync); B then spends that one.
+    await a.run({ source: 'svc' }, ctx(shared, clock), (rt) => idp.spend(rt));
+    await b.run({ source: 'svc' }, ctx(shared, clock), (rt) => idp.spend(rt));
+    expect(idp.revoked).toEqual([]);
+  });
+
+  it('the store restarted empty: instances put back what they hold, wait settleMs, then the newest is spent (0 invalid_grant)', async () => {
+    const idp = rotatingIdp();
+    const initial = idp.issue('svc');
+    const { shared, values } = sharedStore(30_000);
+    const clock = new FakeClock();
+    const a = make(initial);
+    const b = make(initial);
+    await b.run({ source: 'svc' }, ctx(shared, clock), (rt) => idp.spend(rt));
+    for (let i = 0; i < 3; i++) await a.run({ source: 'svc' }, ctx(shared, clock), (rt) => idp.spend(rt)); // B's copy is now 3 behind
+    values.clear();
+    const spend = vi.fn((rt: string) => idp.spend(rt));
+    // B (stale copy) offers its copy and waits; A offers its newer one (it wins) and waits too.
+    await expect(b.run({ source: 'svc' }, ctx(shared, clock), spend)).rejects.toThrow(/lost the fleet's current refresh token/);
+    await expect(a.run({ source: 'svc' }, ctx(shared, clock), spend)).rejects.toThrow(/lost the fleet's current refresh token/);
+    expect(spend).not.toHaveBeenCalled();
+    clock.advance(30_000);
+    await b.run({ source: 'svc' }, ctx(shared, clock), spend);
+    await a.run({ source: 'svc' }, ctx(shared, clock), spend);
+    expect(spend).toHaveBeenCalledTimes(2);
+    expect(idp.revoked).toEqual([]);
+  });
+
+  it('a holder that marked the token and died: after settleMs without news the marked token is spent (the only one left)', async () => {
+    const idp = rotatingIdp();
+    const initial = idp.issue('svc');
+    const { shared, values } = sharedStore(30_000);
+    const clock = new FakeClock();
+    const a = make(initial);
+    const b = make(initial);
+    // A marks the token as being spent and "dies" before sending anything (its spend never returns).
+    let marked!: () => void;
+    const wasMarked = new Promise<void>((resolve) => (marked = resolve));
+    void a.run({ source: 'svc' }, ctx(shared, clock), () => (marked(), new Promise<never>(() => undefined)));
+    await wasMarked;
+    // A dead holder's lock expires: B sees the same values through a lock of its own.
+    const { shared: afterExpiry } = sharedStore(30_000, values);
+    const spend = vi.fn((rt: string) => idp.spend(rt));
+    await expect(b.run({ source: 'svc' }, ctx(afterExpiry, clock), spend)).rejects.toThrow(/another instance spent the shared refresh token/);
+    clock.advance(29_999);
+    await expect(b.run({ source: 'svc' }, ctx(afterExpiry, clock), spend)).rejects.toThrow(/another instance spent/);
+    clock.advance(1);
+    await expect(b.run({ source: 'svc' }, ctx(afterExpiry, clock), spend)).resolves.toBeTruthy();
+    expect(spend).toHaveBeenCalledTimes(1);
     expect(idp.revoked).toEqual([]);
   });
 });

@@ -4,15 +4,16 @@
  * - refreshes that would spend the same refresh token run one after the other in this process, and, with a
  *   shared store (`context.shared`), under a fleet-wide lock across instances;
  * - with a plain-string `refreshToken` and a shared store, the rotated refresh token is shared through the
- *   store, sealed with a key derived from the configured refresh token (AES-256-GCM), so Redis never holds
- *   it readable (and the store's `encryptionKey` encrypts it once more);
+ *   store (`shared-refresh-token.ts`: sealed, versioned, never spent without the lock nor while another
+ *   instance may hold a newer one);
+ * - with a shared store, nothing is spent without the fleet-wide lock: when it can't be taken (the store is
+ *   unreachable or stalls) the fetch fails with a `TokenFetchError` and the cache keeps serving its token;
  * - with a function `refreshToken` (one per user, kept in the app's own database), the function is asked
  *   again after every wait, so a refresh that waited for another spends the token that one stored.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { describeError, redact } from '../token-cache.errors.js';
+import { describeError, redact, TokenFetchError } from '../token-cache.errors.js';
 import type { TokenCacheLogger, TokenRequest } from '../token-cache.types.js';
-import type { SharedSecretSlot } from '../token-store.interface.js';
+import { digestOf, refreshLockError, SharedRefreshToken } from './shared-refresh-token.js';
 import type { TokenFetchContext } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
 
@@ -43,9 +44,8 @@ export interface Spent<T> {
 }
 
 export class RefreshTokenRotation {
-  /** The refresh token to spend next (plain-string form). */
-  private current?: string;
-  private readonly spent: string[] = [];
+  /** Plain-string form: the family's refresh token, shared with the other instances through a shared store. */
+  private readonly family?: SharedRefreshToken;
   /** Refresh tokens a function returned, most recent last, for redaction. */
   private readonly seen = new Set<string>();
   /**
@@ -55,22 +55,18 @@ export class RefreshTokenRotation {
   private readonly successors = new Map<string, string>();
   /** Per refresh token, the tail of its queue: a spend starts when the one before it has settled. */
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** Names the fleet-wide lock and seals the shared value (plain-string form only). */
-  private readonly family?: { name: string; key: Buffer };
-
   constructor(private readonly options: RefreshTokenRotationOptions) {
-    if (typeof options.refreshToken === 'string') {
-      this.current = options.refreshToken;
-      this.family = {
-        name: `refresh-token:${digestOf(options.refreshToken)}`,
-        key: Buffer.from(hkdfSync('sha256', options.refreshToken, Buffer.alloc(0), 'nestjs-token-cache shared refresh token', 32)),
-      };
-    }
+    if (typeof options.refreshToken === 'string') this.family = new SharedRefreshToken(options.refreshToken, { timeoutMs: options.timeoutMs });
   }
 
   /** Every refresh token this source knows (current, spent, recently given by the function): redacted everywhere. */
   secrets(): string[] {
-    return [...(this.current === undefined ? [] : [this.current]), ...this.spent, ...this.seen];
+    return [...(this.family?.secrets() ?? []), ...this.seen];
+  }
+
+  /** Stops the family's background sync with the shared store. */
+  close(): void {
+    this.family?.close();
   }
 
   /**
@@ -79,9 +75,14 @@ export class RefreshTokenRotation {
    * `onRotated(next, request)` before the next spend of the family may start.
    */
   async run<T>(request: TokenRequest, context: TokenFetchContext, spend: (refreshToken: string, spent: string[]) => Promise<Spent<T>>): Promise<T> {
-    if (this.family !== undefined) {
-      const family = this.family;
-      return this.serialized(family.name, () => this.fleetWide(family.name, context, (slot) => this.spendCurrent(request, spend, slot)));
+    const family = this.family;
+    if (family !== undefined) {
+      const shared = context.shared;
+      return this.serialized(family.name, () =>
+        shared === undefined
+          ? this.spendLocal(family, request, spend)
+          : family.spendShared(shared, request.source, () => context.clock.now(), context.signal, spend, (next) => this.notify(next, request)),
+      );
     }
     for (let attempt = 0; ; attempt++) {
       const refreshToken = await this.read(request);
@@ -93,7 +94,7 @@ export class RefreshTokenRotation {
         continue;
       }
       const outcome = await this.serialized(refreshToken, () =>
-        this.fleetWide(`refresh-token:${digestOf(refreshToken)}`, context, async () => {
+        this.fleetWide(`refresh-token:${digestOf(refreshToken)}`, request, context, async () => {
           // Another instance spent it while we waited for the lock, and gave the app the new one.
           if (context.shared !== undefined && recheck && (await this.read(request)) !== refreshToken) return STALE;
           return { result: await this.spendOnce(refreshToken, request, spend) };
@@ -103,25 +104,27 @@ export class RefreshTokenRotation {
     }
   }
 
-  /** Runs `task` under the fleet-wide lock `name` when the cache's store is shared, else as is. */
-  private fleetWide<R>(name: string, context: TokenFetchContext, task: (slot?: SharedSecretSlot) => Promise<R>): Promise<R> {
+  /**
+   * Runs `task` under the fleet-wide lock `name` when the cache's store is shared, else as is. No lock, no
+   * spend: the store's error becomes one that names the source and says nothing was sent.
+   */
+  private async fleetWide<R>(name: string, request: TokenRequest, context: TokenFetchContext, task: () => Promise<R>): Promise<R> {
     if (context.shared === undefined) return task();
-    return context.shared.exclusive(name, task, { timeoutMs: this.options.timeoutMs, signal: context.signal });
+    let ran = false;
+    try {
+      return await context.shared.exclusive(name, () => ((ran = true), task()), { timeoutMs: this.options.timeoutMs, signal: context.signal });
+    } catch (error) {
+      if (!ran && !context.signal.aborted && error instanceof TokenFetchError) throw refreshLockError(request.source, error);
+      throw error;
+    }
   }
 
-  /** Plain-string form: spends the family's newest token (ours, or the one another instance shared). */
-  private async spendCurrent<T>(request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>, slot?: SharedSecretSlot): Promise<T> {
-    const family = this.family!;
-    if (slot !== undefined) {
-      const shared = this.unseal(family.key, await slot.read());
-      // A token we spent ourselves is older than ours (the store missed our write); any other one is newer.
-      if (shared !== undefined && shared !== this.current && !this.spent.includes(shared)) this.replaceCurrent(shared);
-    }
-    const { result, next } = await spend(this.current!, [...this.spent]);
-    if (next !== undefined && next !== '' && next !== this.current) {
-      this.replaceCurrent(next);
-      // Shared before the lock is released: the next instance to refresh must never see the spent one.
-      if (slot !== undefined) await slot.write(this.seal(family.key, next));
+  /** Plain-string form without a shared store: this process holds the only copy. */
+  private async spendLocal<T>(family: SharedRefreshToken, request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>): Promise<T> {
+    const current = family.token;
+    const { result, next } = await spend(current, family.secrets().slice(1));
+    if (next !== undefined && next !== '' && next !== current) {
+      family.rotateLocally(next);
       await this.notify(next, request);
     }
     return result;
@@ -154,12 +157,6 @@ export class RefreshTokenRotation {
     if (this.seen.size > SEEN_TOKENS_REDACTED) this.seen.delete(this.seen.values().next().value!);
   }
 
-  private replaceCurrent(next: string): void {
-    if (this.current !== undefined) this.spent.unshift(this.current);
-    this.spent.length = Math.min(this.spent.length, SPENT_TOKENS_REDACTED);
-    this.current = next;
-  }
-
   /** Calls `onRotated`; a failure is logged (without any token) and the fetch still succeeds. */
   private async notify(next: string, request: TokenRequest): Promise<void> {
     if (this.options.onRotated === undefined) return;
@@ -181,30 +178,6 @@ export class RefreshTokenRotation {
     });
     return result;
   }
-
-  private seal(key: Buffer, refreshToken: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const body = Buffer.concat([cipher.update(refreshToken, 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
-  }
-
-  private unseal(key: Buffer, value: string | undefined): string | undefined {
-    if (value === undefined) return undefined;
-    try {
-      const bytes = Buffer.from(value, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
-      decipher.setAuthTag(bytes.subarray(12, 28));
-      return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
-    } catch {
-      return undefined; // written for another refresh token family, or tampered with
-    }
-  }
 }
 
 const STALE = Symbol('stale');
-
-/** 128 bits of SHA-256: names a refresh token's lock without holding the token. */
-function digestOf(refreshToken: string): string {
-  return createHash('sha256').update(refreshToken).digest().subarray(0, 16).toString('base64url');
-}

@@ -70,7 +70,10 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
     timeoutMs: client.timeoutMs,
     ...(client.dpop && { dpopKey: client.dpop.key }),
     secrets,
-    close: () => client.close(),
+    close: () => {
+      rotation.close();
+      return client.close();
+    },
     fetchToken(request, context) {
       const result = rotation.run(request, context, async (refreshToken, spent) => {
         if (context.signal.aborted) throw abortedError(request.source, context.signal);

@@ -16,6 +16,17 @@ export const sourceMessages = {
     `the reply is larger than maxResponseBytes (${maxBytes} bytes) and was abandoned; a token reply is a few KB, so "tokenUrl" probably points at something else (raise the source's "maxResponseBytes" if not)`,
   clientLibrary: (source: string, detail: string) =>
     `Fetching a token for source "${source}" failed before a reply was read: ${detail}`,
+  refreshTokenLockUnavailable: (source: string, detail: string) =>
+    `Refreshing source "${source}" was not attempted: the fleet-wide lock that keeps two instances from spending ` +
+    `one refresh token could not be taken (${detail}); without it, a rotating IdP with reuse detection could revoke ` +
+    'the whole grant. Nothing was sent; the cached token is served until it expires, and the refresh is retried ' +
+    'with backoff once the shared token store answers again.',
+  refreshTokenUnsettled: (source: string, restored: boolean, waitS: number) =>
+    `Refreshing source "${source}" was not attempted: ` +
+    (restored
+      ? 'the shared token store lost the fleet\'s current refresh token (it restarted empty or failed over) and the instances are putting back the newest one they hold'
+      : 'another instance spent the shared refresh token and its replacement has not reached the shared token store yet') +
+    `; spending the one this instance holds could reuse a spent refresh token. Nothing was sent; retried with backoff (after ${waitS} s without news the other instance is taken for gone).`,
   rotationCallbackFailed: (source: string, detail: string) =>
     `Source "${source}": "onRefreshTokenRotated" failed (${detail}). The new refresh token is still used by this process, ` +
     'but it was not persisted: a restart will start from the old, now spent, refresh token.',
