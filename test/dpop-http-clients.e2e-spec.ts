@@ -7,7 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clientCredentials, TokenCache, tokenFetch } from 'nestjs-token-cache/core';
-import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from './support/dpop-idp.js';
+import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from './support/oidc-idp.js';
 import { startDPoPResourceServer, type DPoPResourceServer } from './support/dpop-resource-server.js';
 
 type Client = (method: string, path: string, body?: string) => Promise<{ status: number; data: Record<string, unknown> }>;

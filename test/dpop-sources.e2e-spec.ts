@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentials, refreshTokenGrant, TokenCache, tokenExchange, TokenCacheConfigError, TokenFetchError, type TokenCacheEvent } from 'nestjs-token-cache/core';
-import { DPOP_CLIENT, DPOP_REFRESH_CLIENT, startDPoPIdp, type DPoPIdp } from './support/dpop-idp.js';
+import { DPOP_CLIENT, DPOP_REFRESH_CLIENT, startDPoPIdp, type DPoPIdp } from './support/oidc-idp.js';
 import { startRawServer } from './support/raw-http-server.js';
 
 describe('DPoP sources against oidc-provider', () => {

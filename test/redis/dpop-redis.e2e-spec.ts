@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { clientCredentials, TokenCache } from 'nestjs-token-cache/core';
 import { RedisTokenStore } from 'nestjs-token-cache/redis';
-import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from '../support/dpop-idp.js';
+import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from '../support/oidc-idp.js';
 import { deleteTestKeys, TEST_REDIS_URL, testRedisAvailable, uniquePrefix } from '../support/redis-test-server.js';
 
 const hasRedis = await testRedisAvailable('DPoP with Redis e2e');

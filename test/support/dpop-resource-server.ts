@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DPoPIdp } from './dpop-idp.js';
+import type { DPoPIdp } from './oidc-idp.js';
 import { DPoPProofError, verifyDPoPProof, type VerifiedProof } from './dpop-verifier.js';
 
 export interface DPoPSeenRequest {

@@ -6,6 +6,7 @@
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
 import {
   ClientSecretBasic,
+  ClientSecretJwt,
   ClientSecretPost,
   None,
   PrivateKeyJwt,
@@ -21,6 +22,7 @@ import { readAssertion, staticSecret, validateAssertionInput, type AssertionInpu
 /**
  * How the client authenticates at the token endpoint:
  * - `client_secret_basic` / `client_secret_post`: `clientSecret` (RFC 6749 §2.3.1);
+ * - `client_secret_jwt`: an assertion signed (HS256) with `clientSecret` (RFC 7523 §2.2, OIDC Core §9), a fresh `jti` each time;
  * - `private_key_jwt`: an assertion signed with `privateKey` (RFC 7523 §2.2, a fresh `jti` each time);
  * - `client_assertion`: a ready-made assertion from `clientAssertion` (workload identity federation);
  * - `tls_client_auth` / `self_signed_tls_client_auth`: the `tls` client certificate (RFC 8705 §2);
@@ -29,6 +31,7 @@ import { readAssertion, staticSecret, validateAssertionInput, type AssertionInpu
 export type OAuthAuthMethod =
   | 'client_secret_basic'
   | 'client_secret_post'
+  | 'client_secret_jwt'
   | 'private_key_jwt'
   | 'client_assertion'
   | 'tls_client_auth'
@@ -38,6 +41,7 @@ export type OAuthAuthMethod =
 export const ALL_AUTH_METHODS: readonly OAuthAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
   'private_key_jwt',
   'client_assertion',
   'tls_client_auth',
@@ -89,12 +93,17 @@ export function createClientAuthentication(
   };
   switch (method) {
     case 'client_secret_basic':
-    case 'client_secret_post': {
+    case 'client_secret_post':
+    case 'client_secret_jwt': {
       if (typeof options.clientSecret !== 'string' || options.clientSecret === '') {
         throw new TokenCacheConfigError(
           `${factory}.clientSecret`,
           messages.config(`${factory}.clientSecret`, `expected a non-empty string for authMethod '${method}', got ${describeValue(options.clientSecret)}`),
         );
+      }
+      if (method === 'client_secret_jwt') {
+        // A fresh assertion (new jti, iat, exp) for every request: oauth4webapi signs one per call.
+        return { method, secrets, forRequest: async () => ({ auth: ClientSecretJwt(options.clientSecret as string), secrets: [] }) };
       }
       return fixed(method === 'client_secret_basic' ? ClientSecretBasic(options.clientSecret) : ClientSecretPost(options.clientSecret));
     }
