@@ -7,9 +7,15 @@ import type { TokenStore } from './token-store.interface.js';
 import type { Clock, TokenCacheLogger } from './token-cache.types.js';
 import { assertKnownOptions, assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
 
+/**
+ * The default of each numeric option. `refreshBeforeExpiryMs` is `undefined`: unset selects the adaptive
+ * refresh window (0.2; it was 300_000 in 0.1). The key is kept so that 0.1 code passing
+ * `DEFAULTS.refreshBeforeExpiryMs` on still gets the default, and code doing arithmetic with it fails to compile.
+ */
 export const DEFAULTS = {
   maxEntries: 10_000,
   expirySkewMs: 30_000,
+  refreshBeforeExpiryMs: undefined,
   defaultTtlMs: 300_000,
   fetchTimeoutMs: 10_000,
   cleanupIntervalMs: 1_800_000,

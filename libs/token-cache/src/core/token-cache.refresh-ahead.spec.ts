@@ -104,3 +104,22 @@ describe('refresh ahead', () => {
     expect(events.map((e) => e.type)).toEqual(['fetched', 'refreshed']);
   });
 });
+
+describe('DEFAULTS.refreshBeforeExpiryMs (0.1 code upgrading)', () => {
+  it('is undefined, and passing it on selects the adaptive window, as leaving the option unset does', async () => {
+    const { DEFAULTS } = await import('./token-cache.options.js');
+    expect(DEFAULTS.refreshBeforeExpiryMs).toBeUndefined();
+    expect(Object.keys(DEFAULTS)).toContain('refreshBeforeExpiryMs');
+    const { cache, source, clock } = harness({ refreshBeforeExpiryMs: DEFAULTS.refreshBeforeExpiryMs });
+    source.reply = (_r, n) => ({ accessToken: `t${n}`, expiresIn: 3600 });
+    await cache.getToken('api');
+    clock.advance(HOUR - 300_000); // 0.1's default would have refreshed here (5 min before expiry)
+    await cache.getToken('api');
+    await flush();
+    expect(source.count).toBe(1);
+    clock.advance(300_000 - 210_000); // the adaptive start: 3.5 min before expiry
+    await cache.getToken('api');
+    await flush();
+    expect(source.count).toBe(2);
+  });
+});
