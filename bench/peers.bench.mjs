@@ -76,7 +76,7 @@ const scenarios = (lifetimeMs, run) => {
 };
 const allScenarios = (run) => [...scenarios(3_000, run), ...scenarios(60_000, run)].filter((s) => only === undefined || s.title.includes(only));
 
-const cols = ['calls', 'failed', 's failing', 'token calls', 'API 401s', 'no token', 'bodies lost', 'p50 ms', 'p99 ms', 'ok calls/s'];
+const cols = ['calls', 'failed', 's failing', 'token calls', 'API 401s', 'no token', 'bodies lost', 'p50 ms', 'p99 ms', 'ok calls/s', 'CPU µs/call'];
 const LOWER_BETTER = ['failed', 's failing', 'API 401s', 'no token', 'bodies lost', 'p50 ms', 'p99 ms'];
 const LATENCY = new Set(['p50 ms', 'p99 ms']);
 
@@ -101,7 +101,7 @@ for (let run = 0; run < RUNS; run++) {
       const w = await control('fail?ms=0');
       const row = r === undefined
         ? Object.fromEntries(cols.map((c) => [c, NaN]))
-        : { calls: r.calls, failed: r.failed, 's failing': r.secondsFailing, 'token calls': w.tokenCalls, 'API 401s': w.api401, 'no token': w.noToken, 'bodies lost': w.bodiesLost, 'p50 ms': r.p50, 'p99 ms': r.p99, 'ok calls/s': r.throughput };
+        : { calls: r.calls, failed: r.failed, 's failing': r.secondsFailing, 'token calls': w.tokenCalls, 'API 401s': w.api401, 'no token': w.noToken, 'bodies lost': w.bodiesLost, 'p50 ms': r.p50, 'p99 ms': r.p99, 'ok calls/s': r.throughput, 'CPU µs/call': r.cpuPerCallUs };
       if (r === undefined) console.log(`(${client} did not finish "${title}" in time: killed, counted as missing)`);
       const byClient = rows.get(title);
       byClient.set(client, [...(byClient.get(client) ?? []), row]);
@@ -120,6 +120,7 @@ console.log(`Medians of ${RUNS} run(s); each client in a fresh process per scena
 console.log('Legend: p50/p99 over successful calls only (a call that failed fast is not a faster call); ok calls/s: successful');
 console.log(`calls per second; failures counted in "failed" and "s failing". Tied: within ${TIE_FRACTION * 100} % of the best peer`);
 console.log(`(latency: or within ${TIE_LATENCY_MS} ms). Token calls: at most ${TOKEN_CALLS_FACTOR}x the fewest of any peer.`);
+console.log('CPU µs/call: the client process\'s CPU time per call (information, not judged: less disturbed by other load).');
 let misses = 0;
 const [OURS, ...PEERS] = CLIENTS;
 for (const [title, byClient] of rows) {

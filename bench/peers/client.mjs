@@ -83,6 +83,7 @@ async function viaFetch(urls, f, i) {
 async function run(client, urls, { durationMs, burst, events = [] }) {
   const control = (path) => fetch(`${urls.idp}/control/${path}`, { method: 'POST' }).then((r) => r.arrayBuffer());
   const calls = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const one = async (i) => {
     const start = performance.now();
@@ -105,15 +106,17 @@ async function run(client, urls, { durationMs, burst, events = [] }) {
     );
   }
   timers.forEach(clearTimeout);
-  return { calls, elapsedS: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(cpu0);
+  return { calls, elapsedS: (performance.now() - t0) / 1000, cpuUs: cpu.user + cpu.system };
 }
 
 /**
  * What a run measured. Latency is over successful calls only: a call that failed fast is not a faster call.
  * Throughput is successful calls per second, for the same reason. Failures are counted in `failed` and
- * `secondsFailing` (tenths of a second with at least one failed call).
+ * `secondsFailing` (tenths of a second with at least one failed call). `cpuPerCallUs`: the client process's CPU
+ * time per call (user + system), information that a loaded machine disturbs less than latency.
  */
-export function summarize({ calls, elapsedS }) {
+export function summarize({ calls, elapsedS, cpuUs }) {
   const ok = calls.filter((c) => c[2] === 1);
   const lat = ok.map((c) => c[1]).sort((a, b) => a - b);
   const q = (p) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
@@ -125,6 +128,7 @@ export function summarize({ calls, elapsedS }) {
     p50: q(0.5),
     p99: q(0.99),
     throughput: ok.length / elapsedS,
+    cpuPerCallUs: calls.length === 0 ? NaN : cpuUs / calls.length,
   };
 }
 
