@@ -5,37 +5,29 @@
 import { Observable, Subject } from 'rxjs';
 import { systemClock } from './clock.js';
 import type { DPoPKey } from './dpop/dpop-key.js';
-import { typedFetchError } from './fetch-error.js';
 import { InFlight } from './in-flight.js';
 import { KeyFailures } from './key-failures.js';
+import { loadDecision } from './load-decision.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { RefreshJitter } from './refresh-jitter.js';
 import { SourceRegistry } from './source-registry.js';
-import { dpopKeyOf, runSource, sameTokenSameLife } from './source-run.js';
-import { failureLogLevel, SourceStates } from './source-states.js';
+import { dpopKeyOf } from './source-run.js';
+import { SourceStates } from './source-states.js';
 import { sourceStatusOf } from './source-status.js';
-import type { TokenSource } from './sources/token-source.interface.js';
+import { deleteEntries, latestEntryOf } from './store-walk.js';
 import { attachTokenCache, type AttachTokenCacheOptions, type TokenCacheAttachTarget } from './token-cache.interceptor.js';
-import { describeError, TokenCacheConfigError, type TokenCacheError } from './token-cache.errors.js';
+import { describeError, TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 import { TokenCacheMetrics, type TokenCacheCounters } from './token-cache.metrics.js';
 import { resolveTokenCacheOptions, type ResolvedTokenCacheOptions, type TokenCacheOptions } from './token-cache.options.js';
-import type {
-  CachedToken,
-  Clock,
-  TokenCacheEntry,
-  TokenCacheEvent,
-  TokenCacheEventType,
-  TokenCacheStats,
-  TokenEntryState,
-  TokenParams,
-  TokenRequest,
-  TokenSourceStatus,
-} from './token-cache.types.js';
+import type { CachedToken, Clock, TokenCacheEntry, TokenCacheEvent, TokenCacheEventType, TokenCacheStats } from './token-cache.types.js';
+import type { TokenEntryState, TokenParams, TokenRequest, TokenSourceStatus } from './token-cache.types.js';
+import { TokenFetcher } from './token-fetcher.js';
 import { assertTokenParams } from './token-params.js';
 import { renewRequest, toRequest } from './token-request.js';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
-import { heldToken, tokenPhase, tokenTiming, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
+import { memoTiming, entryStateOf } from './timing-memo.js';
+import { tokenPhase, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
 import { entryOf, viewOf } from './token-view.js';
 import { describeValue } from './validate.js';
 
@@ -50,18 +42,10 @@ export class TokenCache {
   /** Failed fetches per key: backoff, and the error callers get at once meanwhile. */
   private readonly failures: KeyFailures;
   private readonly sourceStates = new SourceStates();
-  /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
-  private generation = 0;
-  private readonly sourceGenerations = new Map<string, number>();
   private readonly events = new Subject<TokenCacheEvent>();
   private readonly unsubscribers: (() => void)[] = [];
   private closed = false;
-  /**
-   * How to stop each fetch in flight: close() calls them all, so no socket or timer outlives the cache. A set
-   * rather than one shared AbortSignal with a listener per fetch: a signal warns (MaxListenersExceededWarning)
-   * once more than 10 keys fetch at once, and a fleet of subjects fetching together is normal here.
-   */
-  private readonly running = new Set<() => void>();
+  private readonly fetcher: TokenFetcher;
   private readonly metrics: TokenCacheMetrics;
   /** Refresh-ahead jitter, only with a store shared by instances (a lone instance refreshes at the window's start). */
   private readonly jitter?: RefreshJitter;
@@ -82,10 +66,22 @@ export class TokenCache {
       size: () => this.store.size,
       inFlight: () => this.inFlight.size,
     });
+    this.fetcher = new TokenFetcher({
+      options: this.options,
+      store: this.store,
+      clock: this.clock,
+      sources: this.sources,
+      failures: this.failures,
+      inFlight: this.inFlight,
+      sourceStates: this.sourceStates,
+      metrics: this.metrics,
+      timingOf: (token) => this.timingOf(token),
+      emit: (type, source, key, extra) => this.emit(type, source, key, extra),
+    });
     this.unsubscribers.push(() => this.metrics.close());
     this.unsubscribers.push(this.store.subscribe((event) => this.onStoreEvent(event)));
     for (const { name, source } of this.sources.all()) {
-      if (source.watch) this.unsubscribers.push(source.watch(() => this.onSourceChanged(name)));
+      if (source.watch) this.unsubscribers.push(source.watch(() => this.fetcher.sourceChanged(name)));
     }
   }
 
@@ -177,22 +173,26 @@ export class TokenCache {
     const now = this.clock.now();
     const failure = this.failures.get(key);
     const held = failure === undefined ? undefined : this.servable(key, now);
-    if (held !== undefined) {
-      if (caller) this.count(source, 'hits');
-      if (!this.inFlight.has(key) && now >= this.failures.nextFetchAt(key, 'servable')) this.refreshAhead(key, held, params?.subjectToken, true);
-      return Promise.resolve(held);
+    const decision = loadDecision({
+      now,
+      failing: failure !== undefined,
+      servableHeld: held !== undefined,
+      inFlight: this.inFlight.has(key),
+      nextFetchAtServable: () => this.failures.nextFetchAt(key, 'servable'),
+      nextFetchAtNone: () => this.failures.nextFetchAt(key, 'none'),
+    });
+    if (decision.kind === 'fail-fast') return Promise.reject(failure!.lastError);
+    // Only callers count: a preload is no call that waited (it would show 0 % on a fresh start).
+    if (caller) this.count(source, decision.kind === 'serve-held' ? 'hits' : 'misses');
+    if (decision.kind === 'serve-held') {
+      if (decision.retry) this.refreshAhead(key, held!, params?.subjectToken, true);
+      return Promise.resolve(held!);
     }
-    const inFlight = this.inFlight.get(key);
-    if (inFlight !== undefined) {
-      if (caller) this.count(source, 'misses');
-      return this.orServable(key, inFlight);
-    }
-    if (failure !== undefined && now < this.failures.nextFetchAt(key, 'none')) return Promise.reject(failure.lastError);
-    // Only callers count as misses: a preload is no call that waited (it would show 0 % on a fresh start).
-    if (caller) this.count(source, 'misses');
-    const request = toRequest(source, params);
-    return this.orServable(key, this.inFlight.awaited(key, source, now, this.inFlight.track(key, this.readThroughOrFetch(key, request))));
+    if (decision.kind === 'join') return this.orServable(key, this.inFlight.get(key)!);
+    const fetching = this.inFlight.track(key, this.readThroughOrFetch(key, toRequest(source, params)));
+    return this.orServable(key, this.inFlight.awaited(key, source, now, fetching));
   }
+
 
   /** The token held for `key` that may still be served while its fetches fail (up to its real expiry), if any. */
   private servable(key: string, now: number): StoredToken | undefined {
@@ -216,7 +216,7 @@ export class TokenCache {
       const remote = await this.store.get(key).catch(() => undefined);
       if (remote !== undefined && this.isUsable(remote)) return remote;
     }
-    return this.fetch(key, request, 'fetched', (t) => this.isUsable(t));
+    return this.fetcher.fetch(key, request, 'fetched', (t) => this.isUsable(t));
   }
 
   // ---------------------------------------------------------------- writing
@@ -231,10 +231,7 @@ export class TokenCache {
     // Across instances (a shared store), a token another instance received after this call began is as new
     // as one fetched here; anything older is not.
     const requestedAt = this.clock.now();
-    const token = await this.inFlight.track(
-      key,
-      this.fetch(key, toRequest(source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t)),
-    );
+    const token = await this.fetcher.start(key, toRequest(source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t));
     return token.accessToken;
   }
 
@@ -258,21 +255,13 @@ export class TokenCache {
 
   /** Drops every entry, or those of one source. Returns how many were removed; emits one `cleared`. */
   async clear(source?: string): Promise<number> {
-    if (source !== undefined) {
-      this.sources.get(source);
-      this.sourceGenerations.set(source, (this.sourceGenerations.get(source) ?? 0) + 1);
-    } else {
-      this.generation++;
-    }
+    if (source !== undefined) this.sources.get(source);
+    this.fetcher.cleared(source);
     const prefix = source === undefined ? undefined : this.sources.get(source).key;
     const affected = (key: string) => prefix === undefined || SourceRegistry.owns(prefix, key);
     // Callers after a clear start a fetch of their own instead of joining one from before it.
     this.inFlight.forgetWhere(affected);
-    let removed = 0;
-    for (const [key, token] of this.store.entries()) {
-      if (source !== undefined && token.source !== source) continue;
-      if (await this.store.delete(key)) removed++;
-    }
+    const removed = await deleteEntries(this.store, (_, token) => source === undefined || token.source === source, { compare: false });
     this.failures.deleteWhere(affected);
     this.emit('cleared', source ?? '*', '*', { removed });
     return removed;
@@ -282,17 +271,18 @@ export class TokenCache {
   async removeExpired(source?: string): Promise<number> {
     if (source !== undefined) this.sources.get(source);
     const now = this.clock.now();
-    let removed = 0;
-    for (const [key, token] of this.store.entries()) {
-      if (now < this.timingOf(token).usableUntil || (source !== undefined && token.source !== source)) continue;
+    const expired = (key: string, token: StoredToken) =>
+      now >= this.timingOf(token).usableUntil &&
+      (source === undefined || token.source === source) &&
       // A token still served through an IdP outage stays until its real expiry.
-      if (this.failures.get(key) !== undefined && this.servable(key, now) === token) continue;
-      if (await this.store.delete(key, token.accessToken)) {
-        removed++;
+      !(this.failures.get(key) !== undefined && this.servable(key, now) === token);
+    const removed = await deleteEntries(this.store, expired, {
+      compare: true,
+      removed: (key, token) => {
         this.count(token.source, 'expiredRemoved');
         this.emit('expired', token.source, key);
-      }
-    }
+      },
+    });
     // Forget failure bookkeeping of keys that are neither cached, fetching nor backing off.
     this.failures.deleteWhere((key) => now >= this.failures.nextFetchAt(key, 'none') && !this.inFlight.has(key) && this.store.peek(key) === undefined);
     return removed;
@@ -340,11 +330,7 @@ export class TokenCache {
   /** The entries of this process's store, most recently used first. Never a token. */
   entries(): TokenCacheEntry[] {
     const now = this.clock.now();
-    const out: TokenCacheEntry[] = [];
-    for (const [key, token] of this.store.entries()) {
-      out.push(entryOf(key, token, this.stateOf(token, now), now));
-    }
-    return out;
+    return [...this.store.entries()].map(([key, token]) => entryOf(key, token, this.stateOf(token, now), now));
   }
 
   /**
@@ -372,14 +358,10 @@ export class TokenCache {
   sourceStatus(source: string): TokenSourceStatus {
     this.sources.get(source);
     const now = this.clock.now();
-    let best: StoredToken | undefined;
-    let bestKey = '';
-    for (const [key, token] of this.store.entries()) {
-      if (token.source === source && (best === undefined || token.expiresAt > best.expiresAt)) [best, bestKey] = [token, key];
-    }
+    const [bestKey, best] = latestEntryOf(this.store, source) ?? [];
     const waitingSince = this.inFlight.waitingSince(source);
     return sourceStatusOf({
-      best: best && { state: this.servedStale(bestKey, best, now) ? 'serving-stale' : this.stateOf(best, now), expiresInMs: best.expiresAt - now },
+      best: best && { state: this.servedStale(bestKey!, best, now) ? 'serving-stale' : this.stateOf(best, now), expiresInMs: best.expiresAt - now },
       ...this.sourceStates.facts(source),
       waitingMs: waitingSince === undefined ? undefined : now - waitingSince,
     });
@@ -394,7 +376,7 @@ export class TokenCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const stop of [...this.running]) stop();
+    this.fetcher.close();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await Promise.allSettled([...this.sources.all()].map(async ({ source }) => source.close?.()));
     await this.store.close?.();
@@ -409,12 +391,7 @@ export class TokenCache {
 
   /** The token's timing rules under this cache's options (token-timing.ts), computed once per token. */
   private timingOf(token: StoredToken): TokenTiming {
-    const memo = (token as StoredToken & { [TIMING]?: { options: TimingOptions; timing: TokenTiming } })[TIMING];
-    if (memo !== undefined && memo.options === this.timing) return memo.timing;
-    const timing = tokenTiming(token, this.timing);
-    // Not enumerable: never serialized or copied with the token.
-    Object.defineProperty(token, TIMING, { value: { options: this.timing, timing }, configurable: true });
-    return timing;
+    return memoTiming(token, this.timing);
   }
 
   /** With a shared store, each instance refreshes at its own point of the window (refresh-jitter.ts). */
@@ -432,8 +409,7 @@ export class TokenCache {
   }
 
   private stateOf(token: StoredToken, now: number): TokenEntryState {
-    const phase = tokenPhase(this.timingOf(token), now);
-    return phase === 'fresh' || phase === 'refresh-due' ? phase : 'expired';
+    return entryStateOf(this.timingOf(token), now);
   }
 
   /**
@@ -445,102 +421,7 @@ export class TokenCache {
     if (this.inFlight.has(key)) return;
     if (!failing && this.clock.now() < this.failures.nextFetchAt(key, 'usable')) return;
     this.count(token.source, 'refreshesAhead');
-    const request = renewRequest(token, subjectToken);
-    this.inFlight.track(key, this.fetch(key, request, 'refreshed', (t) => t.accessToken !== token.accessToken && this.isUsable(t))).catch(
-      () => undefined, // recorded in fetch(); the still-valid token stays in use
-    );
-  }
-
-  /**
-   * Runs the source (through the store's cross-instance single flight when it has one), validates and
-   * stores the result, and keeps the books: stats, backoff, source state, events, logs.
-   */
-  private async fetch(
-    key: string,
-    request: TokenRequest,
-    kind: 'fetched' | 'refreshed',
-    accept: (token: StoredToken) => boolean,
-  ): Promise<StoredToken> {
-    const { source } = this.sources.get(request.source);
-    const startedAt = this.clock.now();
-    const generation = this.generation;
-    const sourceGeneration = this.sourceGenerations.get(request.source) ?? 0;
-    const timeoutMs = source.timeoutMs ?? this.options.fetchTimeoutMs;
-    const stillCurrent = () =>
-      generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0);
-    try {
-      let token: StoredToken;
-      const run = () => this.runSource(source, request, timeoutMs).then((t) => sameTokenSameLife(this.store.peek(key), t));
-      if (this.store.fetchShared !== undefined) {
-        token = await this.store.fetchShared(key, run, { accept, timeoutMs, shouldStore: stillCurrent });
-      } else {
-        token = await run();
-        if (stillCurrent()) await this.storeFetched(key, token);
-      }
-      this.onFetchSucceeded(key, request.source);
-      const durationMs = this.clock.now() - startedAt;
-      this.metrics.recordFetch(request.source, 'success', durationMs);
-      this.emit(kind, request.source, key, { durationMs });
-      this.options.logger?.debug?.(`Token ${kind} for source "${request.source}" (${key}) in ${durationMs} ms`);
-      return token;
-    } catch (error) {
-      const typed = this.toTypedError(error, request.source, key, request.subjectToken);
-      this.onFetchFailed(key, request.source, typed, startedAt);
-      throw typed;
-    }
-  }
-
-  /** A good token the store could not keep still goes to its callers: a store failure is not a fetch failure. */
-  private async storeFetched(key: string, token: StoredToken): Promise<void> {
-    try {
-      await this.store.set(key, token);
-    } catch (error) {
-      this.options.logger?.warn(`Token store "${this.store.type}" could not keep the token for ${key}: ${describeError(error).name}`);
-    }
-  }
-
-  /** One call of the source (source-run.ts). Counts as a fetch. */
-  private runSource(source: TokenSource, request: TokenRequest, timeoutMs: number): Promise<StoredToken> {
-    this.count(request.source, 'fetches');
-    const { defaultTtlMs, maxTtlMs, maxTokenBytes } = this.options;
-    return runSource(source, request, { clock: this.clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store: this.store, running: this.running, closed: this.closed });
-  }
-
-  /**
-   * The typed, redacted error of a failed fetch (fetch-error.ts): removes every secret any source knows, the
-   * token held for the failing key and each source's parameterless token. Bounded by the number of sources,
-   * not of entries, so an IdP outage with many keys failing at once stays cheap.
-   */
-  private toTypedError(error: unknown, source: string, key: string, subjectToken?: string): TokenCacheError {
-    const known: string[] = subjectToken !== undefined ? [subjectToken] : [];
-    for (const own of this.sources.all()) known.push(...(own.source.secrets?.() ?? []));
-    for (const k of [key, ...[...this.sources.all()].map((own) => own.key)]) {
-      const token = this.store.peek(k);
-      if (token !== undefined) known.push(token.accessToken);
-    }
-    return typedFetchError(error, source, known);
-  }
-
-  private onFetchSucceeded(key: string, source: string): void {
-    this.failures.delete(key);
-    const failedBefore = this.sourceStates.succeeded(source);
-    // Failures were logged at warn/error: say when they stop, so an operator sees the incident end.
-    if (failedBefore > 0) this.options.logger?.log?.(`Token source "${source}" recovered after ${failedBefore} failed fetch(es)`);
-  }
-
-  private onFetchFailed(key: string, source: string, error: TokenCacheError, startedAt: number): void {
-    this.count(source, 'fetchFailures');
-    const now = this.clock.now();
-    this.metrics.recordFetch(source, 'failure', now - startedAt);
-    const stored = this.store.peek(key);
-    const held = heldToken(stored && this.timingOf(stored), now);
-    this.failures.record(key, error, { startedAt, failedAt: now, held });
-    const retryInMs = Math.max(0, this.failures.nextFetchAt(key, held) - now);
-    const described = describeError(error);
-    const inARow = this.sourceStates.failed(source, described, new Date(now));
-    this.emit('fetch_failed', source, key, { durationMs: now - startedAt, error: described });
-    const line = `Token fetch for source "${source}" (${key}) failed (${inARow} in a row; retry in ${retryInMs} ms): ${described.name}: ${described.message}`;
-    this.options.logger?.[failureLogLevel(inARow)](line);
+    this.fetcher.background(key, renewRequest(token, subjectToken), (t) => t.accessToken !== token.accessToken && this.isUsable(t));
   }
 
   private count(source: string, counter: keyof TokenCacheCounters): void {
@@ -554,31 +435,6 @@ export class TokenCache {
     }
   }
 
-  /**
-   * A watched source (a token file) changed: replace its cached entries at once. A key backing off after a
-   * failure (the file was missing) may try again now; a key whose fetch is in flight fetches again after it,
-   * since that fetch may have read the old content.
-   */
-  private onSourceChanged(source: string): void {
-    const prefix = this.sources.get(source).key;
-    this.failures.deleteWhere((key) => SourceRegistry.owns(prefix, key));
-    for (const [key, token] of this.store.entries()) {
-      if (token.source !== source) continue;
-      const request = renewRequest(token);
-      const inFlight = this.inFlight.get(key);
-      if (inFlight === undefined) this.refetchChanged(key, request);
-      else void inFlight.then(
-        () => this.refetchChanged(key, request),
-        () => this.refetchChanged(key, request),
-      );
-    }
-  }
-
-  private refetchChanged(key: string, request: TokenRequest): void {
-    if (this.closed || this.inFlight.has(key)) return;
-    this.inFlight.track(key, this.fetch(key, request, 'refreshed', () => false)).catch(() => undefined);
-  }
-
   private emit(type: TokenCacheEventType, source: string, key: string, extra: Partial<TokenCacheEvent> = {}): void {
     if (!this.events.observed) return;
     this.events.next({ type, source, key, at: new Date(this.clock.now()), ...extra });
@@ -586,6 +442,3 @@ export class TokenCache {
 }
 
 const accessTokenOf = (token: StoredToken): string => token.accessToken;
-
-/** Where a token's timing is memoized (see timingOf). */
-const TIMING = Symbol('timing');
