@@ -24,6 +24,7 @@ cat > package.json <<JSON
     "axios": "1.21.1",
     "ioredis": "6.0.0",
     "nestjs-token-cache": "file:../$tarball",
+    "openid-client": "^6.8.9",
     "reflect-metadata": "0.2.2",
     "rxjs": "7.8.2"
   },
@@ -35,7 +36,28 @@ cat > tsconfig.json <<JSON
   "experimentalDecorators": true, "emitDecoratorMetadata": true, "outDir": "dist", "types": ["node"], "skipLibCheck": false } }
 JSON
 cp "$root/test/pack-app/main.ts" main.ts
-npm install --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null
+# No --prefer-offline: resolve the dependency ranges against the registry as a user's install does today.
+npm install --no-audit --no-fund --loglevel=error >/dev/null
+# One copy of oauth4webapi, also in an app that uses openid-client itself (objects pass between its functions:
+# a DPoP handle is checked with instanceof by the function that sends the request).
+node -e '
+const fs = require("fs"), path = require("path");
+const deps = ["oauth4webapi"];
+const found = new Map();
+(function walk(dir) {
+  for (const e of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (e.startsWith(".")) continue;
+    const names = e.startsWith("@") ? fs.readdirSync(path.join(dir, e)).map((n) => e + "/" + n) : [e];
+    for (const name of names) {
+      const at = path.join(dir, name);
+      if (deps.includes(name)) found.set(name, [...(found.get(name) ?? []), at]);
+      walk(path.join(at, "node_modules"));
+    }
+  }
+})("node_modules");
+const dup = [...found].filter(([, at]) => at.length > 1);
+if (dup.length) { console.error("duplicate copies:", JSON.stringify(dup)); process.exit(1); }
+'
 # The tarball holds no tests, no sources outside dist, and the core never imports @nestjs/*.
 tar -tzf "../$tarball" | grep -E '\.spec\.|/src/' && { echo 'tarball contains tests or sources' >&2; exit 1; } || true
 if grep -rlE "from '@nestjs/" node_modules/nestjs-token-cache/dist/core; then echo 'core imports @nestjs/*' >&2; exit 1; fi

@@ -92,6 +92,24 @@ try {
   if (!(e instanceof TokenCacheConfigError)) throw e;
 }
 await core.close();
+// DPoP (RFC 9449) on a token request, from the installed dependency tree: the proof's handle and the request
+// must come from one oauth4webapi (two copies made every DPoP request fail before it was sent).
+const dpopIdp = createServer((req, res) => {
+  const proof = String(req.headers.dpop ?? '');
+  const header = JSON.parse(Buffer.from(proof.split('.')[0] ?? '', 'base64url').toString() || '{}') as { typ?: string; jwk?: object };
+  if (header.typ !== 'dpop+jwt' || header.jwk === undefined) {
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_dpop_proof' }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'dpop-bound', token_type: 'DPoP', expires_in: 3600 }));
+});
+await new Promise<void>((resolve) => dpopIdp.listen(0, '127.0.0.1', resolve));
+const dpopCache = new TokenCache({
+  sources: { d: clientCredentials({ tokenUrl: `http://127.0.0.1:${(dpopIdp.address() as AddressInfo).port}/token`, clientId: 'c', clientSecret: 's', dpop: true }) },
+});
+if ((await dpopCache.getToken('d')) !== 'dpop-bound') throw new Error('DPoP token request failed');
+await dpopCache.close();
+dpopIdp.close();
 await app.close();
 await idp.stop();
 api.close();

@@ -175,7 +175,7 @@ export class DPoPKey {
   }
 
   /**
-   * The WebCrypto key pair (private key non-extractable), imported once: what openid-client's DPoP handle
+   * The WebCrypto key pair (private key non-extractable), imported once: what oauth4webapi's DPoP handle
    * takes for token requests.
    */
   keyPair(): Promise<webcrypto.CryptoKeyPair> {

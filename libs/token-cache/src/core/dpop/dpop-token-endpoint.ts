@@ -1,10 +1,12 @@
 /**
- * DPoP on token requests (RFC 9449 §5, §8): openid-client's DPoP handle signs the proof of each token
+ * DPoP on token requests (RFC 9449 §5, §8): oauth4webapi's DPoP handle signs the proof of each token
  * request and keeps the nonce the IdP sent; this file makes that handle once per source (so the nonce is
  * kept between fetches) and recognises the reply that asks for a nonce, which the OAuth client answers
- * with exactly one retry.
+ * with exactly one retry. The handle comes from the same oauth4webapi module as the request it is passed
+ * to (`genericTokenEndpointRequest` checks it with `instanceof`): a handle made by another copy (e.g.
+ * openid-client's nested oauth4webapi) would be refused.
  */
-import { getDPoPHandle, type Configuration, type DPoPHandle } from 'openid-client';
+import { DPoP, type Client, type DPoPHandle } from 'oauth4webapi';
 import { asksForDPoPNonce } from './dpop-challenge.js';
 import type { DPoPKey } from './dpop-key.js';
 
@@ -13,9 +15,9 @@ export class TokenEndpointDPoP {
 
   constructor(readonly key: DPoPKey) {}
 
-  /** The handle for `config` (any configuration of this source: it only reads the client's clock skew), made once. */
-  handle(config: Configuration): Promise<DPoPHandle> {
-    return (this.#handle ??= this.key.keyPair().then((pair) => getDPoPHandle(config, pair)));
+  /** The handle for `client` (any client of this source: it only reads the client's clock skew), made once. */
+  handle(client: Client): Promise<DPoPHandle> {
+    return (this.#handle ??= this.key.keyPair().then((pair) => DPoP(client, pair)));
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -16,7 +16,6 @@
  * error on a 400.
  */
 import { allowInsecureRequests, customFetch, genericTokenEndpointRequest, type CustomFetchOptions } from 'oauth4webapi';
-import { Configuration } from 'openid-client';
 import { RETRY_AFTER_MAX_MS } from '../backoff.js';
 import { asksForTokenEndpointNonce, resolveDPoPOption, TokenEndpointDPoP, type DPoPOption } from '../dpop/index.js';
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
@@ -246,7 +245,7 @@ export class OAuthGrantClient {
         // RFC 8705 §5: a client authenticating with its certificate uses the metadata's mTLS endpoint aliases.
         use_mtls_endpoint_aliases: this.authMethod === 'tls_client_auth' || this.authMethod === 'self_signed_tls_client_auth',
       };
-      const DPoP = this.dpop === undefined ? undefined : await this.dpop.handle(new Configuration(as, client.client_id));
+      const DPoP = this.dpop === undefined ? undefined : await this.dpop.handle(client);
       // RFC 9449 §8: the first reply asking for a nonce is answered by sending again (the handle keeps the
       // nonce); a second one is an error like any other.
       let nonceAsked = false;
