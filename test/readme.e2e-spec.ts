@@ -1,15 +1,18 @@
 // The package README as a user meets it: generated from docs/, every TypeScript snippet compiles against the
 // built package, and the Quick start, compiled as written, fetches a token from the demo IdP and calls an API.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoIdp } from '../apps/demo/src/world/demo-idp.js';
 import { ResourceApi } from '../apps/demo/src/world/resource-api.js';
 import {
+  commonJsCompilerOptions,
   compileSnippets,
   isTypeScript,
+  TOP_LEVEL_AWAIT_DIAGNOSTICS,
   packageSnippets,
   repoRoot,
   writeSnippetProject,
@@ -47,6 +50,18 @@ describe('README: shipped with the package', () => {
 describe('README: snippets', () => {
   const snippets = packageSnippets();
   const compiled = snippets.filter((s) => isTypeScript(s) && s.fragment === undefined);
+  let packDir: string;
+  let tarball: string;
+
+  beforeAll(async () => {
+    // What users install: the packed package (npm test built dist/ first; packing with scripts would rebuild it
+    // under the other test files), so a .d.ts that is not shipped, or not reachable through the exports map or
+    // typesVersions, fails here.
+    packDir = mkdtempSync(join(tmpdir(), 'token-cache-readme-pack-'));
+    const { stdout } = await run('npm', ['pack', '-w', 'nestjs-token-cache', '--ignore-scripts', '--pack-destination', packDir, '--json'], { cwd: repoRoot });
+    tarball = join(packDir, (JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }])[0].filename);
+  }, 60_000);
+  afterAll(() => rmSync(packDir, { recursive: true, force: true }));
 
   it('has TypeScript snippets to check, and few fragments', () => {
     expect(compiled.length).toBeGreaterThan(15);
@@ -54,8 +69,8 @@ describe('README: snippets', () => {
     expect(fragments.length, fragments.map((s) => `${s.doc}:${s.line}`).join(', ')).toBeLessThanOrEqual(Math.ceil(compiled.length / 10));
   });
 
-  it('every ```ts snippet compiles (tsc strict, nodenext, decorators) against the built package', () => {
-    const project = writeSnippetProject(compiled);
+  it('every ```ts snippet compiles (tsc strict, nodenext, decorators) in an ESM app against the packed package', () => {
+    const project = writeSnippetProject(compiled, { tarball });
     try {
       const problems = compileSnippets(project).map((d) => `${d.where}: ${d.message}`);
       expect(problems, problems.join('\n\n')).toEqual([]);
@@ -63,6 +78,22 @@ describe('README: snippets', () => {
       project.remove();
     }
   }, 180_000);
+
+  it.each(Object.keys(commonJsCompilerOptions) as (keyof typeof commonJsCompilerOptions)[])(
+    'every ```ts snippet compiles in a CommonJS app (moduleResolution %s) against the packed package',
+    (resolution) => {
+      const project = writeSnippetProject(compiled, { tarball, moduleType: 'commonjs' });
+      try {
+        const problems = compileSnippets(project, commonJsCompilerOptions[resolution])
+          .filter((d) => !TOP_LEVEL_AWAIT_DIAGNOSTICS.has(d.code))
+          .map((d) => `${d.where}: ${d.message}`);
+        expect(problems, problems.join('\n\n')).toEqual([]);
+      } finally {
+        project.remove();
+      }
+    },
+    180_000,
+  );
 
   it('the Quick start install line names every required peer dependency', () => {
     const quickStart = snippets.filter((s) => s.doc.endsWith('quick-start.md'));

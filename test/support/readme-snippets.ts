@@ -13,7 +13,8 @@
  *   those globals standing in for `@types/jest` (which this repository does not install).
  * - `<!-- fragment: why -->` on the line before a fence: not compiled (keep this rare; say why).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,24 @@ export const userCompilerOptions: ts.CompilerOptions = {
   forceConsistentCasingInFileNames: true,
 };
 
+/**
+ * How CommonJS apps compile (their package.json has no `"type": "module"`, so tsc emits `require`): `nest new`'s
+ * CJS template (`nodenext`); `node16` resolution (with `module: node20`, the lowest module kind whose CommonJS
+ * output may require ES modules: under `module: node16` not even `@nestjs/common` 12 imports); and apps upgraded
+ * from Nest <= 11 (`commonjs` + `node10`, which ignores `exports`, so `typesVersions` must answer).
+ */
+export const commonJsCompilerOptions: Record<'nodenext' | 'node16' | 'node10', ts.CompilerOptions> = {
+  nodenext: { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext },
+  node16: { module: ts.ModuleKind.Node20, moduleResolution: ts.ModuleResolutionKind.Node16 },
+  node10: { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, ignoreDeprecations: '6.0' },
+};
+
+/**
+ * Top-level `await` in a snippet stands for code inside an async function (a service method, `bootstrap()`):
+ * CommonJS has no top-level await, so these two diagnostics say nothing about the package in a CommonJS check.
+ */
+export const TOP_LEVEL_AWAIT_DIAGNOSTICS = new Set([1309, 1378]);
+
 const JEST_GLOBALS = `// Jest's globals, typed by vitest's equivalents (the README's Jest example uses only these).
 type V = typeof import('vitest');
 declare global {
@@ -106,11 +125,33 @@ export interface SnippetProject {
   remove(): void;
 }
 
+export interface SnippetProjectOptions {
+  /** `commonjs`: a package.json without `"type": "module"`, as a CommonJS Nest app has. Default `module`. */
+  moduleType?: 'module' | 'commonjs';
+  /**
+   * A packed tarball of the package (`npm pack`): unpacked as the project's `node_modules/nestjs-token-cache`,
+   * so only what ships is seen. Default: the workspace link (the built `libs/token-cache`).
+   */
+  tarball?: string;
+}
+
 /** Writes the snippets into a fresh project in the OS temp dir (never the work tree). */
-export function writeSnippetProject(snippets: Snippet[]): SnippetProject {
+export function writeSnippetProject(snippets: Snippet[], options: SnippetProjectOptions = {}): SnippetProject {
   const dir = mkdtempSync(join(tmpdir(), 'token-cache-readme-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-snippets', private: true, type: 'module' }));
-  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const type = options.moduleType === 'commonjs' ? {} : { type: 'module' };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-snippets', private: true, ...type }));
+  if (options.tarball === undefined) {
+    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  } else {
+    // The repository's packages (peers, @types, vitest) by link, and the package itself from the tarball.
+    const modules = join(dir, 'node_modules');
+    mkdirSync(modules);
+    for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
+      if (entry !== 'nestjs-token-cache') symlinkSync(join(repoRoot, 'node_modules', entry), join(modules, entry), 'dir');
+    }
+    execFileSync('tar', ['-xzf', options.tarball, '-C', dir]);
+    renameSync(join(dir, 'package'), join(modules, 'nestjs-token-cache'));
+  }
   const files = new Map<Snippet, string>();
   const taken = new Set<string>();
   for (const s of snippets) {
@@ -132,6 +173,8 @@ export interface SnippetDiagnostic {
   /** `docs/package/10-cache.md:42` (the line in the docs file). */
   where: string;
   message: string;
+  /** TypeScript's diagnostic code (`TS2345` → 2345). */
+  code: number;
 }
 
 /** Type-checks (and, with `outDir`, emits) the project's files; diagnostics point into the docs files. */
@@ -141,10 +184,10 @@ export function compileSnippets(project: SnippetProject, options: ts.CompilerOpt
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...(options.outDir === undefined ? [] : program.emit().diagnostics)];
   return diagnostics.map((d) => {
     const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    if (!d.file || d.start === undefined) return { where: '(project)', message };
+    if (!d.file || d.start === undefined) return { where: '(project)', message, code: d.code };
     const snippet = byFile.get(d.file.fileName);
     const { line } = d.file.getLineAndCharacterOfPosition(d.start);
     const where = snippet ? `${snippet.doc}:${snippet.line + 1 + line}` : relative(project.dir, d.file.fileName);
-    return { where, message };
+    return { where, message, code: d.code };
   });
 }

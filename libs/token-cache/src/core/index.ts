@@ -78,4 +78,6 @@ export { tokenFetch, type TokenFetch, type TokenFetchInit, type TokenFetchOption
 
 // Also brings the axios augmentation (skipTokenCache, tokenCache) into both entry points' types.
 export type { TokenCacheRequestOptions } from './token-cache.axios.js';
+// The same augmentation for axios' CommonJS typings, which CommonJS apps see (types only: erased from the .js).
+export type {} from './token-cache.axios-require.cjs';
 export { staticToken, type StaticTokenOptions } from './sources/static-token.source.js';

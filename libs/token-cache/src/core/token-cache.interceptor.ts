@@ -31,8 +31,17 @@ export type { TokenCacheLike } from './token-retry.js';
 /** Options of `attach()` / `attachTokenCache()` / `TokenCacheModule.forFeature()`. */
 export interface AttachTokenCacheOptions extends TokenClientKeyOptions {}
 
-/** What `attach()` accepts: an `AxiosInstance`, or anything holding one as `axiosRef` (`@nestjs/axios`' `HttpService`). */
-export type TokenCacheAttachTarget = AxiosInstance | { readonly axiosRef: AxiosInstance };
+/**
+ * axios' `AxiosInstance` as a CommonJS app's code sees it (`index.d.cts`): the same object at run time, but a type
+ * unrelated to the ESM one (`index.d.ts`) this package's ES modules import.
+ */
+type RequireAxiosInstance = import('axios', { with: { 'resolution-mode': 'require' } }).AxiosInstance;
+
+/**
+ * What `attach()` accepts: an `AxiosInstance` (as an ESM or a CommonJS app types it), or anything holding one as
+ * `axiosRef` (`@nestjs/axios`' `HttpService`).
+ */
+export type TokenCacheAttachTarget = AxiosInstance | RequireAxiosInstance | { readonly axiosRef: AxiosInstance | RequireAxiosInstance };
 
 /**
  * Per-request bookkeeping, carried on the config under a string key so it survives axios' `mergeConfig` and
