@@ -108,3 +108,100 @@ describe.skipIf(!installed)('RedisTokenStore on a Redis Cluster (3 local masters
     expect(state.calls).toBe(subjects.length * 2);
   });
 });
+
+describe.skipIf(!installed)('RedisTokenStore on a Redis Cluster whose master fails over (3 masters, 3 replicas)', () => {
+  let cluster: LocalRedisCluster;
+  const clients: Cluster[] = [];
+  const caches: TokenCache[] = [];
+
+  beforeAll(async () => {
+    cluster = await LocalRedisCluster.start({ replicas: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    for (const cache of caches) await cache.close();
+    for (const client of clients) client.disconnect();
+    await cluster?.stop();
+  });
+
+  it('a master is killed under load on two instances: its replica takes over; 0 failed calls, at most one fetch per instance and key, no lock left, invalidations reach both', async () => {
+    const keyPrefix = `tc-cluster-fo:${randomBytes(3).toString('hex')}:`;
+    const { source, state } = countingSource(20);
+    const instances = [0, 1].map(() => {
+      const client = cluster.client();
+      clients.push(client);
+      const store = new RedisTokenStore({ client, keyPrefix });
+      const cache = new TokenCache({ sources: { api: source }, store });
+      caches.push(cache);
+      return { client, store, cache };
+    });
+    await until(() => instances.every(({ store }) => store.reachable), 10_000);
+    // Warm keys on every master.
+    const warm = Array.from({ length: 9 }, (_, i) => `warm-${i}`);
+    for (const subject of warm) await Promise.all(instances.map(({ cache }) => cache.getToken('api', { subject })));
+    expect(state.calls).toBe(warm.length);
+
+    let failures = 0;
+    const errors: string[] = [];
+    let worstWaitMs = 0;
+    let stop = false;
+    let cold = 0;
+    const pending: Promise<unknown>[] = [];
+    const timed = (cache: TokenCache, subject: string) => {
+      const started = Date.now();
+      return cache.getToken('api', { subject }).then(
+        () => void (worstWaitMs = Math.max(worstWaitMs, Date.now() - started)),
+        (error: unknown) => {
+          failures++;
+          if (errors.length < 3) errors.push(String(error));
+        },
+      );
+    };
+    const load = (async () => {
+      while (!stop) {
+        const subject = `cold-${cold++}`;
+        for (const { cache } of instances) for (let i = 0; i < 5; i++) pending.push(timed(cache, subject));
+        for (const { cache } of instances) for (const w of warm) pending.push(timed(cache, w));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = cluster.masterPorts();
+    await cluster.kill(before[0]!);
+    await cluster.untilHealthy(20_000);
+    await new Promise((r) => setTimeout(r, 1_500));
+    stop = true;
+    await load;
+    await Promise.all(pending);
+
+    expect(errors).toEqual([]);
+    expect(failures).toBe(0);
+    expect(cluster.masterPorts()).not.toContain(before[0]);
+    // Warm keys were served from memory throughout: never fetched again.
+    for (const subject of warm) expect(state.perSubject.get(subject), subject).toBe(1);
+    // A cold key: one fetch for both, or one per instance while its master was gone.
+    const coldCounts = [...state.perSubject.entries()].filter(([k]) => k.startsWith('cold-')).map(([, n]) => n);
+    expect(coldCounts).toHaveLength(cold);
+    expect(Math.max(...coldCounts)).toBeLessThanOrEqual(2);
+    // About the failover (node timeout 2 s, election) plus the command timeout: far below a lock TTL of waiting.
+    expect(worstWaitMs).toBeLessThan(10_000);
+
+    // After the failover: one fetch per new key for both instances, no lock left anywhere, every key with a TTL.
+    const after = Array.from({ length: 6 }, (_, i) => `after-${i}`);
+    for (const subject of after) {
+      const [x, y] = await Promise.all(instances.map(({ cache }) => cache.getToken('api', { subject })));
+      expect(x).toBe(y);
+      expect(state.perSubject.get(subject)).toBe(1);
+    }
+    const admin = instances[0]!.client;
+    await until(async () => (await Promise.all(admin.nodes('master').map((n) => n.keys(`${keyPrefix}*:lock`)))).flat().length === 0, 3_000);
+    const keys = (await Promise.all(admin.nodes('master').map((n) => n.keys(`${keyPrefix}*`)))).flat();
+    for (const key of keys.slice(0, 30)) expect(await admin.pttl(key), key).toBeGreaterThan(0);
+    // Invalidations reach both instances, whatever node their subscriber was on.
+    for (const subject of ['warm-0', 'warm-4', 'after-0']) {
+      const held = await instances[0]!.cache.getToken('api', { subject });
+      expect(await instances[1]!.cache.getToken('api', { subject })).toBe(held);
+      expect(await instances[1]!.cache.invalidate('api', { subject }, held)).toBe(true);
+      await until(() => instances.every(({ cache }) => cache.peek('api', { subject }) === undefined), 3_000);
+    }
+  }, 90_000);
+});
