@@ -156,7 +156,8 @@ describe.skipIf(!installed)('RedisTokenStore under Redis faults (private redis-s
       const sent = Date.now();
       child.send('close');
       expect(await closeTook, url).toBeLessThan(200);
-      expect((await exited) - sent, url).toBeLessThan(500);
+      // Before the fix an ioredis timer kept it alive ~2 s; a process exit on a loaded machine takes a few hundred ms.
+      expect((await exited) - sent, url).toBeLessThan(1_200);
     }
   });
 });

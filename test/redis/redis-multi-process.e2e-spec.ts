@@ -116,7 +116,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore across processes (real Redis, 4 chil
     const tokens = new Set(bursts.flatMap((b) => b.tokens));
     expect(tokens.size).toBe(1);
     await idp.verify([...tokens][0]!);
-  });
+  }, 60_000); // four processes start and connect: slow on a loaded machine
 
   it('an invalidation in one process reaches the others within a second; all then use the one new token', async () => {
     const ws = await startWorkers(TEST_REDIS_URL, uniquePrefix('mp-inval'));
@@ -135,7 +135,7 @@ describe.skipIf(!hasRedis)('RedisTokenStore across processes (real Redis, 4 chil
     expect(tokens.size).toBe(1);
     expect(tokens.has(old)).toBe(false);
     expect(idp.tokenRequests - before).toBe(1);
-  });
+  }, 60_000); // four processes start and connect: slow on a loaded machine
 
   it('Redis stopped mid-run: 0 failed calls; when it is back, every process reconnects and shares again', async () => {
     const server = await PrivateRedisServer.start();
