@@ -1,8 +1,10 @@
 /**
  * How token requests leave the process: the shared OAuth client's transport.
  *
- * By default undici 7's own `fetch` with an `EnvHttpProxyAgent` (so `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`,
- * either case, are honoured as axios honours them for API calls) whose connections carry the `tls` options
+ * Without a proxy variable set, requests go straight to the endpoint over `node:http(s)` (direct-http.ts: a
+ * tenth of undici's CPU per request in a young process), with the `tls` options. With one, undici 7's own
+ * `fetch` with an `EnvHttpProxyAgent` (so `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, either case, are honoured
+ * as axios honours them for API calls) whose connections carry the `tls` options
  * (client certificate for RFC 8705 mTLS, extra CAs). undici's own `fetch` rather than Node's global one: the
  * dispatcher and the fetch then come from the same undici version. A `fetch` option replaces all of it.
  */
@@ -11,6 +13,7 @@ import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import { describeValue } from '../validate.js';
+import { createDirectHttp, type DirectHttp } from './direct-http.js';
 
 /**
  * TLS material for the token endpoint connection (PEM strings or Buffers, as Node's `tls.connect` takes them).
@@ -63,10 +66,16 @@ export function createOAuthTransport(factory: string, tls: unknown, customFetch:
   }
 
   let dispatcher: EnvHttpProxyAgent | undefined;
+  let direct: DirectHttp | undefined;
   return {
     custom: false,
     hasClientCertificate,
     fetch(url, init) {
+      // No proxy configured: straight to the endpoint over node:http(s), far cheaper per request (direct-http.ts).
+      if (!proxyConfigured()) {
+        const sent = (direct ??= createDirectHttp(tlsOptions as ConnectionOptions | undefined)).fetch(url, init);
+        if (sent !== undefined) return sent;
+      }
       // Created on the first request, so proxy variables set after the source was defined still count.
       dispatcher ??= new EnvHttpProxyAgent(
         tlsOptions === undefined
@@ -78,11 +87,19 @@ export function createOAuthTransport(factory: string, tls: unknown, customFetch:
     },
     secrets: () => [...secrets],
     async close() {
+      direct?.close();
+      direct = undefined;
       const d = dispatcher;
       dispatcher = undefined;
       await d?.close().catch(() => undefined);
     },
   };
+}
+
+/** Whether a proxy variable is set (either case): then undici's EnvHttpProxyAgent decides, NO_PROXY included. */
+function proxyConfigured(): boolean {
+  const env = process.env;
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
 function validateTls(option: string, value: unknown): OAuthTlsOptions | undefined {
