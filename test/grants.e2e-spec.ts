@@ -218,6 +218,22 @@ describe('tokenExchange (RFC 8693, on-behalf-of)', () => {
     expect(good.entries()[0]!.key).toMatch(/^obo\|aud=orders-api\|sbj=[\w-]{43}$|^obo\|sbj=[\w-]{43}$/);
   });
 
+  it('util.inspect and JSON of the cache show the subject token neither while it is being exchanged nor after', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const cache = newCache({ sources: { obo: obo({ fetch: async (url, init) => (await gate, fetch(url, init)) }) } });
+    const alice = await idp.userToken('alice');
+    const pending = cache.getToken('obo', { subjectToken: alice });
+    const shown = () => inspect(cache, { depth: 20, showHidden: true }) + JSON.stringify(cache) + inspect({ cache }, { depth: 20 });
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const form of forms(alice)) expect(shown()).not.toContain(form);
+    release();
+    await pending;
+    await cache.getToken('obo', { subjectToken: alice }); // a warm lookup with the same token
+    for (const form of forms(alice)) expect(shown()).not.toContain(form);
+    expect(JSON.parse(JSON.stringify(cache))).toEqual({ sources: ['obo'], store: 'memory', size: 1 });
+  });
+
   it('an IdP that echoes the subject token in error_description has it redacted', async () => {
     const alice = await idp.userToken('alice');
     const echo = await startEchoingIdp(alice);

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { appendParams, cacheKey, KeyMemo, normalizeScopes } from './cache-key.js';
@@ -127,5 +128,20 @@ describe('KeyMemo: the keys of a source, remembered', () => {
     });
     expect(() => memo.keyOf(null as unknown as TokenParams)).toThrow('bad params');
     expect(() => memo.keyOf('alice' as unknown as TokenParams)).toThrow('bad params');
+  });
+});
+
+describe('KeyMemo and subject tokens (RFC 8693): keyed by digest, remembered nowhere', () => {
+  it('gives the digest key every time, and keeps no reference to the token', () => {
+    const memo = new KeyMemo('obo', 3);
+    const token = 'subject-token-value-0123456789';
+    const params = { subjectToken: token, audience: 'orders' };
+    const key = memo.keyOf(params);
+    expect(key).toBe(appendParams('obo', params));
+    expect(key).not.toContain(token);
+    expect(memo.keyOf(params)).toBe(key);
+    expect(memo.keyOf({ subjectToken: token, audience: 'orders' })).toBe(key);
+    expect(memo.keyOf({ subjectToken: `${token}x`, audience: 'orders' })).not.toBe(key);
+    expect(inspect(memo, { depth: 10, showHidden: true })).not.toContain(token);
   });
 });

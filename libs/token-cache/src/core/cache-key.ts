@@ -83,6 +83,8 @@ type AnyParams = TokenParams & { subjectToken?: unknown };
  * verified field by field), and subject-only params (`{ subject }` made afresh per call: a Map by subject).
  * Everything else, and every first sight, goes through `build` (appendParams, where the rules live).
  * Keys never depend on the memo: it returns exactly what `build` returned for equal parameters.
+ * Params with a `subjectToken` are never remembered: the memo would keep the token (RFC 8693 subject tokens
+ * are hashed into the key and kept nowhere), so each such lookup hashes it afresh.
  */
 export class KeyMemo {
   private last: KeySnapshot | undefined;
@@ -130,6 +132,7 @@ export class KeyMemo {
       return key;
     }
     const key = this.build(this.sourceKey, params);
+    if (params.subjectToken !== undefined) return key;
     const snapshot = snapshotOf(params, key);
     this.byObject.set(params, snapshot);
     this.last = snapshot;

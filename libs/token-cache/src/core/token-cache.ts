@@ -2,6 +2,7 @@
  * The framework-free token cache: one token per key, one fetch per key however many callers, refresh
  * ahead of expiry in the background, backoff after failures, and an LRU-bounded store.
  */
+import { inspect } from 'node:util';
 import { Observable, Subject } from 'rxjs';
 import { systemClock } from './clock.js';
 import type { DPoPKey } from './dpop/dpop-key.js';
@@ -342,6 +343,18 @@ export class TokenCache {
   }
 
   /** The configured source names. */
+  /**
+   * What `util.inspect` and `JSON.stringify` show of a cache: its sources, store and size, never its internals
+   * (a fetch in flight holds its request, an on-behalf-of one its subject token).
+   */
+  [inspect.custom](): object {
+    return this.toJSON();
+  }
+
+  toJSON(): { sources: string[]; store: string; size: number } {
+    return { sources: this.sourceNames(), store: this.store.type, size: this.stats().size };
+  }
+
   sourceNames(): string[] {
     return this.sources.names();
   }

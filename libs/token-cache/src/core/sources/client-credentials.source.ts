@@ -26,6 +26,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     options,
     'client_secret_basic',
     ALL_AUTH_METHODS.filter((m) => m !== 'none'),
+    { grantOptions: ['scope', 'audience', 'resource'] },
   );
   const defaults = {
     scopes: parseScopeOption('clientCredentials.scope', options.scope),

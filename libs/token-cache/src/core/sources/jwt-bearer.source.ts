@@ -32,7 +32,10 @@ export function jwtBearer(options: JwtBearerOptions): TokenSource {
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'
       : 'none';
-  const client = new OAuthGrantClient('jwtBearer', options as OAuthClientOptions, defaultMethod, undefined, { clientIdRequired: false });
+  const client = new OAuthGrantClient('jwtBearer', options as OAuthClientOptions, defaultMethod, undefined, {
+    clientIdRequired: false,
+    grantOptions: ['assertion', 'scope', 'audience', 'resource'],
+  });
   const assertion = validateAssertionInput('jwtBearer.assertion', options.assertion, 'required');
   assertOptionalString('jwtBearer.audience', options.audience);
   assertOptionalString('jwtBearer.resource', options.resource);

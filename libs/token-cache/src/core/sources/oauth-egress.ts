@@ -8,6 +8,7 @@
  * (client certificate for RFC 8705 mTLS, extra CAs). undici's own `fetch` rather than Node's global one: the
  * dispatcher and the fetch then come from the same undici version. A `fetch` option replaces all of it.
  */
+import { X509Certificate } from 'node:crypto';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { TokenCacheConfigError } from '../token-cache.errors.js';
@@ -124,8 +125,18 @@ function validateTls(option: string, value: unknown): OAuthTlsOptions | undefine
   if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') {
     throw new TokenCacheConfigError(`${option}.passphrase`, messages.config(`${option}.passphrase`, `expected a string, got ${describeValue(tls.passphrase)}`));
   }
-  if (Array.isArray(tls.ca)) tls.ca.forEach((ca, i) => pem(`ca[${i}]`, ca));
-  else pem('ca', tls.ca);
+  // Node takes a CA that holds no certificate without a word (and then trusts nothing of it): checked here.
+  const ca = (name: string, v: unknown) => {
+    pem(name, v);
+    if (v === undefined) return;
+    try {
+      new X509Certificate(v as string | Buffer);
+    } catch {
+      throw new TokenCacheConfigError(`${option}.${name}`, messages.config(`${option}.${name}`, 'holds no certificate: expected a PEM certificate (-----BEGIN CERTIFICATE-----) or its DER bytes'));
+    }
+  };
+  if (Array.isArray(tls.ca)) tls.ca.forEach((v, i) => ca(`ca[${i}]`, v));
+  else ca('ca', tls.ca);
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     const missing = tls.cert === undefined ? 'cert' : 'key';
     throw new TokenCacheConfigError(`${option}.${missing}`, messages.config(`${option}.${missing}`, 'is required with the other half of the client certificate (cert and key go together)'));

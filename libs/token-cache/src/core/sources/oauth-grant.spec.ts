@@ -4,9 +4,12 @@ import axios from 'axios';
 import { createServer } from 'node:net';
 import {
   clientCredentials,
+  jwtBearer,
   parseRetryAfter,
   refreshTokenGrant,
   TokenCache,
+  TokenCacheConfigError,
+  tokenExchange,
   TokenFetchError,
   TokenResponseError,
   type TokenCacheEvent,
@@ -414,5 +417,42 @@ describe('httpError: an invalid_grant says what the grant rejected', () => {
   it('stays generic for client credentials', () => {
     expect(invalidGrant('client_credentials')).toMatch(/The grant was rejected/);
     expect(invalidGrant('client_credentials')).not.toMatch(/refresh token/);
+  });
+});
+
+describe('a misspelt or unknown source option fails at start, naming it (with a did-you-mean)', () => {
+  const base = { tokenUrl: 'http://127.0.0.1:9/token', clientId: 'c', clientSecret: 'the-secret-value' };
+  const cases: [string, () => unknown, string, RegExp][] = [
+    ['clientCredentials', () => clientCredentials({ ...base, tokenURL: 'x' } as never), 'clientCredentials.tokenURL', /did you mean "clientCredentials.tokenUrl"/],
+    ['refreshTokenGrant', () => refreshTokenGrant({ ...base, refreshToken: 'rt', onRefreshTokenRotate: () => {} } as never), 'refreshTokenGrant.onRefreshTokenRotate', /onRefreshTokenRotated/],
+    ['tokenExchange', () => tokenExchange({ ...base, subjectTokenTyp: 'x' } as never), 'tokenExchange.subjectTokenTyp', /did you mean "tokenExchange.subjectTokenType"/],
+    ['jwtBearer', () => jwtBearer({ tokenUrl: base.tokenUrl, assertion: 'a.b.c', scopes: 'read' } as never), 'jwtBearer.scopes', /did you mean "jwtBearer.scope"/],
+  ];
+  it.each(cases)('%s', (_name, make, option, hint) => {
+    let error: unknown;
+    try {
+      make();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TokenCacheConfigError);
+    expect(error).toMatchObject({ option });
+    expect((error as Error).message).toMatch(hint);
+    expect((error as Error).message).not.toContain('the-secret-value');
+  });
+  it('every documented option is accepted', () => {
+    const all = { tokenUrl: base.tokenUrl, clientId: 'c', clientSecret: 's', extraParams: { a: 'b' }, timeoutMs: 1000, maxResponseBytes: 1000, fetch };
+    expect(() => tokenExchange({ ...all, subjectTokenType: 'x', requestedTokenType: 'y', actorToken: 'z', actorTokenType: 'w', scope: 'r', audience: 'a', resource: 'https://r' })).not.toThrow();
+    expect(() => jwtBearer({ ...all, assertion: 'a.b.c', scope: 'r', audience: 'a', resource: 'https://r' })).not.toThrow();
+    expect(() => clientCredentials({ ...all, scope: 'r', audience: 'a', resource: 'https://r' })).not.toThrow();
+    expect(() => refreshTokenGrant({ ...all, refreshToken: 'rt', scope: 'r', audience: 'a', resource: 'https://r', onRefreshTokenRotated: () => {}, logger: console })).not.toThrow();
+  });
+});
+
+describe('tls.ca must hold a certificate', () => {
+  it.each([['not a certificate'], [Buffer.from('garbage')], [['-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----']]])('%s: TokenCacheConfigError naming tls.ca at start', (ca) => {
+    expect(() => tokenExchange({ tokenUrl: 'https://127.0.0.1:9/token', clientId: 'c', clientSecret: 's', tls: { ca: ca as never } })).toThrow(
+      expect.objectContaining({ name: 'TokenCacheConfigError', option: expect.stringMatching(/^tokenExchange\.tls\.ca(\[0\])?$/), message: expect.stringMatching(/holds no certificate/) }),
+    );
   });
 });

@@ -22,7 +22,7 @@ import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenR
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import { isErrorReply, parseTokenEndpointBody, tokenResponseFromFields } from '../token-response.js';
-import { assertNonEmptyString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
+import { assertKnownOptions, assertNonEmptyString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText, ReplyTooLargeError } from './bounded-body.js';
 import {
   ALL_AUTH_METHODS,
@@ -141,11 +141,13 @@ export class OAuthGrantClient {
     options: OAuthClientOptions,
     defaultAuthMethod: OAuthAuthMethod,
     allowedMethods: readonly OAuthAuthMethod[] = ALL_AUTH_METHODS,
-    { clientIdRequired = true }: { clientIdRequired?: boolean } = {},
+    { clientIdRequired = true, grantOptions }: { clientIdRequired?: boolean; grantOptions?: readonly string[] } = {},
   ) {
     if (options === null || typeof options !== 'object') {
       throw new TokenCacheConfigError(factory, messages.config(factory, `expected an options object, got ${describeValue(options)}`));
     }
+    // A misspelt option (`tokenURL`, `subjectTokenTyp`) fails at start instead of being silently ignored.
+    if (grantOptions !== undefined) assertKnownOptions(options, [...OAUTH_CLIENT_OPTION_NAMES, ...grantOptions], `${factory}.`);
     if (options.tokenUrl === undefined && options.issuer === undefined) {
       throw new TokenCacheConfigError(`${factory}.tokenUrl`, messages.config(`${factory}.tokenUrl`, 'one of "tokenUrl" or "issuer" is required'));
     }
@@ -325,6 +327,23 @@ function assertEndpointUrl(option: string, value: unknown): asserts value is str
     throw new TokenCacheConfigError(option, messages.config(option, 'must not hold user info ("user:password@"): put the client id and secret in "clientId" / "clientSecret"'));
   }
 }
+
+/** The options every OAuth source takes (OAuthClientOptions); each grant adds its own. */
+export const OAUTH_CLIENT_OPTION_NAMES = [
+  'tokenUrl',
+  'issuer',
+  'clientId',
+  'clientSecret',
+  'authMethod',
+  'privateKey',
+  'clientAssertion',
+  'tls',
+  'fetch',
+  'extraParams',
+  'timeoutMs',
+  'dpop',
+  'maxResponseBytes',
+] as const;
 
 const OAUTH_ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 

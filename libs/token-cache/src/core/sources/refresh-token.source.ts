@@ -46,7 +46,9 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'
       : 'none';
-  const client = new OAuthGrantClient('refreshTokenGrant', options, defaultMethod);
+  const client = new OAuthGrantClient('refreshTokenGrant', options, defaultMethod, undefined, {
+    grantOptions: ['refreshToken', 'scope', 'audience', 'resource', 'onRefreshTokenRotated', 'logger'],
+  });
   if (typeof options.refreshToken !== 'function') checkRefreshToken(options.refreshToken);
   assertOptionalFunction('refreshTokenGrant.onRefreshTokenRotated', options.onRefreshTokenRotated);
   assertOptionalString('refreshTokenGrant.audience', options.audience);

@@ -44,7 +44,9 @@ export function tokenExchange(options: TokenExchangeOptions): TokenSource {
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'
       : 'none';
-  const client = new OAuthGrantClient('tokenExchange', options, defaultMethod);
+  const client = new OAuthGrantClient('tokenExchange', options, defaultMethod, undefined, {
+    grantOptions: ['subjectTokenType', 'requestedTokenType', 'actorToken', 'actorTokenType', 'scope', 'audience', 'resource'],
+  });
   assertOptionalString('tokenExchange.subjectTokenType', options.subjectTokenType);
   assertOptionalString('tokenExchange.requestedTokenType', options.requestedTokenType);
   assertOptionalString('tokenExchange.actorTokenType', options.actorTokenType);
