@@ -50,6 +50,10 @@ export class TokenCache {
   private readonly metrics: TokenCacheMetrics;
   /** Refresh-ahead jitter, only with a store shared by instances (a lone instance refreshes at the window's start). */
   private readonly jitter?: RefreshJitter;
+  /** What peek() showed last (see viewIfUsable). */
+  #peeked: StoredToken | undefined;
+  #peekedView: CachedToken | undefined;
+  #peekedUntil = 0;
 
   /** Every cache event: fetched, refreshed, fetch_failed, invalidated, evicted, expired, cleared. Never a token. */
   readonly events$: Observable<TokenCacheEvent> = this.events.asObservable();
@@ -148,9 +152,7 @@ export class TokenCache {
       // can only be the parameterless entry (keys with parameters contain '|', which a name's key escapes).
       // Kept this small so it inlines: everything else is in peekByKey().
       const token = this.store.peek(source);
-      if (token !== undefined && token.source === source) {
-        return this.clock.now() < this.timingOf(token).usableUntil ? viewOf(token) : undefined;
-      }
+      if (token !== undefined && token.source === source) return this.viewIfUsable(token);
     } else {
       const own = this.sources.find(source);
       if (own !== undefined) return this.peekByKey(own.keys.keyOf(params));
@@ -160,7 +162,23 @@ export class TokenCache {
 
   private peekByKey(key: string): CachedToken | undefined {
     const token = this.store.peek(key);
-    return token !== undefined && this.isUsable(token) ? viewOf(token) : undefined;
+    return token === undefined ? undefined : this.viewIfUsable(token);
+  }
+
+  /**
+   * The read-only view of a stored token while it is usable. The last token shown is remembered with its view
+   * and usable-until (ES private fields: never shown by `util.inspect`), so a repeated peek of one key costs a
+   * reference compare instead of two symbol-keyed property loads, whatever the token's shape.
+   */
+  private viewIfUsable(token: StoredToken): CachedToken | undefined {
+    if (token !== this.#peeked) {
+      const usableUntil = this.timingOf(token).usableUntil;
+      if (this.clock.now() >= usableUntil) return undefined;
+      this.#peekedView = viewOf(token);
+      this.#peekedUntil = usableUntil;
+      this.#peeked = token;
+    }
+    return this.clock.now() < this.#peekedUntil ? this.#peekedView : undefined;
   }
 
   /**
