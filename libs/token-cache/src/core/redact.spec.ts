@@ -136,3 +136,13 @@ describe('redactError: message, stack, OAuth fields, cause chain, util.inspect',
     expect(s.cause).toBe(`string cause ${REDACTED}`);
   });
 });
+
+describe('redact: prose after a scheme name', () => {
+  it('keeps the library\'s own sentences readable while still removing credentials after a scheme', () => {
+    const prose = 'only Bearer, and DPoP with the source\'s "dpop" option. Ask for Bearer tokens. Nothing was cached.';
+    expect(redact(prose)).toBe(prose);
+    expect(redact('a DPoP-bound token sent as Bearer is rejected')).toBe('a DPoP-bound token sent as Bearer is rejected');
+    expect(redact('WWW-Authenticate: Bearer error="invalid_token", Basic realm="x"')).toBe('WWW-Authenticate: Bearer error="invalid_token", Basic realm="x"');
+    expect(redact('got Bearer abc123XYZ and DPoP tokenvalue and Basic dXNlcjpwYXNz')).toBe(`got Bearer ${REDACTED} and DPoP ${REDACTED} and Basic ${REDACTED}`);
+  });
+});

@@ -14,6 +14,22 @@ const MIN_CORE_LENGTH = 6;
 /** JWTs, and whatever follows a `Bearer ` / `Basic ` / `DPoP ` scheme. */
 const TOKEN_PATTERNS = [/eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, /\b(Bearer|Basic|DPoP)\s+[\w\-.~+/=%]+/gi];
 
+/**
+ * Words that follow a scheme name in prose and in challenges ("Bearer tokens.", "DPoP with", `Bearer
+ * error="…"`, `Basic realm`), not credentials: left as they are, so messages stay readable. Anything else after
+ * a scheme name is taken for a credential.
+ */
+const PROSE_WORD = new RegExp(
+  `^(?:${[
+    'a', 'an', 'and', 'are', 'as', 'at', 'attempt', 'auth', 'authentication', 'authorization', 'be', 'bound', 'but', 'by',
+    'credential', 'credentials', 'error', 'for', 'from', 'handle', 'header', 'headers', 'if', 'in', 'instead', 'invalid',
+    'is', 'it', 'its', 'key', 'keys', 'module', 'needs', 'nonce', 'nonces', 'not', 'of', 'on', 'one', 'only', 'or', 'proof',
+    'proofs', 'reads', 'realm', 'scheme', 'server', 'signs', 'so', 'source', 'sources', 'that', 'the', 'then', 'this', 'to',
+    'token', 'tokens', 'type', 'types', 'was', 'when', 'with', 'without',
+  ].join('|')})[.,;:=]?$`,
+  'i',
+);
+
 /** RFC 6749 §2.3.1 / oauth4webapi form encoding (what openid-client sends in a Basic credential). */
 function oauthFormEncode(value: string): string {
   return encodeURIComponent(value).replace(/(?:[-_.!~*'()]|%20)/g, (m) => (m === '%20' ? '+' : `%${m.charCodeAt(0).toString(16).toUpperCase()}`));
@@ -74,7 +90,12 @@ export function redact(text: string, secrets: Iterable<string> = []): string {
     for (const form of secretForms(secret)) if (out.includes(form)) out = out.split(form).join(REDACTED);
   }
   for (const pattern of TOKEN_PATTERNS) {
-    out = out.replace(pattern, (m, scheme?: string) => (typeof scheme === 'string' && !m.startsWith('eyJ') ? `${scheme} ${REDACTED}` : REDACTED));
+    out = out.replace(pattern, (m, scheme?: string) => {
+      if (typeof scheme !== 'string' || m.startsWith('eyJ')) return REDACTED;
+      // "Bearer tokens.", "DPoP with": a word of prose after a scheme name is no credential (a credential that
+      // is a known secret was removed above, in every form).
+      return PROSE_WORD.test(m.slice(scheme.length).trim()) ? m : `${scheme} ${REDACTED}`;
+    });
   }
   return out;
 }

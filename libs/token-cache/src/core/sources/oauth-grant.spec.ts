@@ -456,3 +456,22 @@ describe('tls.ca must hold a certificate', () => {
     );
   });
 });
+
+describe('extraParams with secret-looking names are redacted like the client secret', () => {
+  const secrets = { password: 'XP-password-Secr3tValue', api_key: 'ak_live_0123456789', 'subscription-key': 'sub+key/0123=9' };
+  it('in the message, oauthErrorDescription and util.inspect, in every encoding an IdP echoes; other params stay readable', async () => {
+    const { inspect } = await import('node:util');
+    for (const [name, value] of Object.entries(secrets)) {
+      const echoes = [value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2), Buffer.from(value).toString('base64')];
+      for (const echoed of echoes) {
+        reply = (res) => json(res, 400, { error: 'invalid_request', error_description: `${name}=${echoed} tenant=acme-tenant` });
+        const s = clientCredentials({ tokenUrl: server.url, clientId: 'c', clientSecret: SECRET, authMethod: 'client_secret_post', extraParams: { [name]: value, tenant: 'acme-tenant' } });
+        const error = (await s.fetchToken({ source: 'api' }, ctx()).catch((e: unknown) => e)) as TokenFetchError;
+        expect(error).toBeInstanceOf(TokenFetchError);
+        const shown = `${error.message}\n${error.oauthErrorDescription ?? ''}\n${inspect(error, { depth: 5 })}`;
+        expect(shown, `${name} echoed as ${echoed}`).not.toContain(echoed);
+        expect(error.oauthErrorDescription).toContain('tenant=acme-tenant');
+      }
+    }
+  });
+});

@@ -75,7 +75,12 @@ export interface OAuthClientOptions {
    * `HTTP_PROXY` / `NO_PROXY` (either case) and `tls`.
    */
   fetch?: OAuthFetch;
-  /** More form parameters sent with every token request, e.g. `{ tenant: 'a' }`. */
+  /**
+   * More form parameters sent with every token request, e.g. `{ tenant: 'a' }`. Values of parameters whose
+   * name looks secret (`password`, `api_key`, `subscription-key`, `…secret…`, `…token…`, `…assertion…`,
+   * `…credential…`, `…signature…`, `pwd`, `pin`) are treated like the client secret: redacted, in every
+   * encoding, from every message, log line and error.
+   */
   extraParams?: Record<string, string>;
   /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
   timeoutMs?: number;
@@ -91,6 +96,9 @@ export interface OAuthClientOptions {
    */
   maxResponseBytes?: number;
 }
+
+/** `extraParams` names whose values are secrets (redacted like the client secret). */
+const SECRET_PARAM_NAME = /pass|pwd|secret|key|token|assertion|credential|signature|^pin$|auth/i;
 
 /** Parameters the grant itself sets: `extraParams` may not override them. */
 const RESERVED_PARAMS = new Set([
@@ -122,6 +130,7 @@ export class OAuthGrantClient {
   readonly clientId?: string;
   readonly authMethod: OAuthAuthMethod;
   readonly extraParams: Readonly<Record<string, string>>;
+  private readonly extraSecrets: string[];
   readonly timeoutMs?: number;
   readonly maxResponseBytes: number;
   private readonly insecure: boolean;
@@ -182,6 +191,9 @@ export class OAuthGrantClient {
     this.timeoutMs = options.timeoutMs;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.extraParams = validateExtraParams(`${factory}.extraParams`, options.extraParams);
+    this.extraSecrets = Object.entries(this.extraParams)
+      .filter(([name]) => SECRET_PARAM_NAME.test(name))
+      .map(([, value]) => value);
     this.insecure = new URL(options.tokenUrl ?? options.issuer!).protocol === 'http:';
     this.transport = createOAuthTransport(factory, options.tls, options.fetch);
     const dpop = resolveDPoPOption(`${factory}.dpop`, options.dpop);
@@ -199,9 +211,12 @@ export class OAuthGrantClient {
     });
   }
 
-  /** The client secret, private key, TLS key and a fixed assertion (if any): redacted from every message. */
+  /**
+   * The client secret, private key, TLS key, a fixed assertion (if any) and secret-looking `extraParams`
+   * values: redacted from every message.
+   */
   secrets(): string[] {
-    return [...this.authentication.secrets, ...this.transport.secrets(), ...this.dpopSecrets];
+    return [...this.authentication.secrets, ...this.transport.secrets(), ...this.dpopSecrets, ...this.extraSecrets];
   }
 
   /** Closes the connections of the default transport. */
