@@ -1,8 +1,10 @@
 /** The default store: an in-process LRU (lru-cache) bounded by `maxEntries`. */
 import { LRUCache } from 'lru-cache';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
-import { DEFAULTS } from './token-cache.options.js';
-import { assertPositiveInt } from './validate.js';
+import { TokenCacheConfigError } from './token-cache.errors.js';
+import { messages } from './token-cache.messages.js';
+import { DEFAULTS, MAX_ENTRIES_LIMIT } from './token-cache.options.js';
+import { assertOptionsObject, assertPositiveInt, optionNames } from './validate.js';
 
 export interface MemoryTokenStoreOptions {
   /** Most entries kept; the least recently used is evicted past it. Default 10_000. */
@@ -16,7 +18,14 @@ export class MemoryTokenStore implements TokenStore {
   private readonly listeners = new Set<(event: TokenStoreEvent) => void>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
+    assertOptionsObject('MemoryTokenStore', options, optionNames<MemoryTokenStoreOptions>()('maxEntries'));
     assertPositiveInt('maxEntries', options.maxEntries);
+    if (options.maxEntries !== undefined && options.maxEntries > MAX_ENTRIES_LIMIT) {
+      throw new TokenCacheConfigError(
+        'maxEntries',
+        messages.config('maxEntries', `expected at most ${MAX_ENTRIES_LIMIT}, got ${options.maxEntries}`),
+      );
+    }
     this.lru = new LRUCache<string, StoredToken>({
       max: options.maxEntries ?? DEFAULTS.maxEntries,
       // Expiry is the cache's business (expired entries stay visible until cleanup), so no ttl here.

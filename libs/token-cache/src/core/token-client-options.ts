@@ -6,7 +6,7 @@ import { messages } from './token-cache.messages.js';
 import type { TokenParams } from './token-cache.types.js';
 import { resolveSubjectToken, type SubjectTokenOption } from './subject-token.js';
 import { headerPresentation, type TokenPresentation } from './token-retry.js';
-import { assertNonEmptyString, assertOptionalString, describeValue } from './validate.js';
+import { assertKnownOptions, assertNonEmptyString, assertOptionalString, describeValue, optionNames } from './validate.js';
 
 /** Which token a client's requests carry, and how. */
 export interface TokenClientKeyOptions {
@@ -45,11 +45,20 @@ export interface ResolvedClientOptions {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Checks a client's options; throws `TokenCacheConfigError` naming the bad one. */
-export function resolveClientOptions(options: TokenClientKeyOptions): ResolvedClientOptions {
-  if (options === null || typeof options !== 'object') {
+/** The option names of `attach()` / `attachTokenCache()`. */
+export const ATTACH_OPTION_NAMES = optionNames<TokenClientKeyOptions>()('source', 'subject', 'scopes', 'audience', 'resource', 'subjectToken', 'header', 'scheme');
+/** The fields of a request's `tokenCache` option (axios config, `tokenFetch` init). */
+const REQUEST_OPTION_NAMES = optionNames<TokenCacheRequestOptions>()('subject', 'scopes', 'audience', 'resource', 'subjectToken');
+
+/**
+ * Checks a client's options; throws `TokenCacheConfigError` naming the bad one, or an unknown name (with a
+ * did-you-mean). `known`: the option names of the client (`attach`'s by default; `tokenFetch` adds its own).
+ */
+export function resolveClientOptions(options: TokenClientKeyOptions, known: readonly string[] = ATTACH_OPTION_NAMES): ResolvedClientOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TokenCacheConfigError('source', messages.config('source', `expected options like { source: 'billing' }, got ${describeValue(options)}`));
   }
+  assertKnownOptions(options, known);
   assertNonEmptyString('source', options.source);
   assertOptionalString('subject', options.subject);
   assertOptionalString('audience', options.audience);
@@ -106,6 +115,8 @@ function ownRequestParams(base: TokenParams | undefined, perRequest: unknown): T
   if (typeof perRequest !== 'object' || Array.isArray(perRequest)) {
     throw new TokenCacheConfigError('tokenCache', interceptorMessages.badRequestOptions(describeValue(perRequest)));
   }
+  // A misspelt field (`tokenCache.subjet`) would silently pick the client's key: another user's token.
+  assertKnownOptions(perRequest, REQUEST_OPTION_NAMES, 'tokenCache.');
   assertOptionalString('tokenCache.subjectToken', (perRequest as { subjectToken?: unknown }).subjectToken);
   const own = pickParams(perRequest as TokenCacheRequestOptions);
   if (own === undefined) return base;

@@ -9,9 +9,9 @@ import type { TokenCacheRequestOptions } from './token-cache.axios.js';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import type { TokenParams } from './token-cache.types.js';
-import { requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
+import { ATTACH_OPTION_NAMES, requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
 import { isReplayableBody, retryDecision, TokenRenewal, verdictOf, type TokenAttemptRequest, type TokenCacheLike } from './token-retry.js';
-import { describeValue } from './validate.js';
+import { describeValue, optionNames } from './validate.js';
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
@@ -22,6 +22,9 @@ export interface TokenFetchOptions extends TokenClientKeyOptions {
   /** Relative URLs (`'/orders'`, `'orders'`) are resolved against it, as `new URL(input, baseURL)` does. Default none. */
   baseURL?: string | URL;
 }
+
+/** The option names of `tokenFetch()`. */
+const TOKEN_FETCH_OPTION_NAMES = optionNames<TokenFetchOptions>()(...(ATTACH_OPTION_NAMES as readonly (keyof TokenClientKeyOptions)[]), 'fetch', 'baseURL');
 
 /** `RequestInit` plus the per-request options of the token client. */
 export interface TokenFetchInit extends RequestInit {
@@ -53,7 +56,7 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
   if (cache === null || typeof cache !== 'object' || typeof cache.getToken !== 'function' || typeof cache.invalidate !== 'function') {
     throw new TokenCacheConfigError('cache', interceptorMessages.badFetchCache(describeValue(cache)));
   }
-  const client = resolveClientOptions(options);
+  const client = resolveClientOptions(options, TOKEN_FETCH_OPTION_NAMES);
   const { source, header } = client;
   // A DPoP source (RFC 9449): `Authorization: DPoP` and a proof per attempt, nonce retries.
   const presentation = presentationFor(cache, source, header, client.presentation);

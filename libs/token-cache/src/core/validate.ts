@@ -126,3 +126,27 @@ export function assertUrl(option: string, value: unknown): asserts value is stri
     );
   }
 }
+
+/**
+ * An options object whose every name is known: a plain object (not null, an array or a class instance), else
+ * TokenCacheConfigError naming `path`; an unknown name is a TokenCacheConfigError naming `path.name`
+ * (`clientCredentials.tokenURL`) with a did-you-mean. `optional`: `undefined` passes.
+ */
+export function assertOptionsObject(path: string, value: unknown, known: readonly string[], optional = false): void {
+  if (value === undefined && optional) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(path, `an options object (${known.map((k) => `"${k}"`).join(', ')})`, value);
+  }
+  assertKnownOptions(value, known, `${path}.`);
+}
+
+/**
+ * The option names of `T`, as a list checked against the interface at compile time: a name missing from the
+ * list (an option added to the interface but not here) or not in `T` fails the build, so the run-time check of
+ * unknown names never rejects a documented option.
+ */
+export function optionNames<T extends object>() {
+  return <const L extends readonly (keyof T & string)[]>(
+    ...names: L & ([Exclude<keyof T, L[number]>] extends [never] ? unknown : { missingOptionNames: Exclude<keyof T, L[number]> })
+  ): readonly string[] => names;
+}

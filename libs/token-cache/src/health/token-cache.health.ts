@@ -11,6 +11,7 @@ import { describeError } from '../core/token-cache.errors.js';
 import { messages } from '../core/token-cache.messages.js';
 import { TokenCacheService } from '../nest/token-cache.service.js';
 import { healthMessages } from './token-cache.health.messages.js';
+import { assertOptionsObject, describeValue, optionNames } from '../core/validate.js';
 
 export interface TokenCacheHealthOptions {
   /**
@@ -37,6 +38,8 @@ export interface TokenCacheHealthDetails {
   sources: Record<string, TokenCacheSourceHealth>;
 }
 
+const HEALTH_OPTION_NAMES = optionNames<TokenCacheHealthOptions>()('sources');
+
 @Injectable()
 export class TokenCacheHealthIndicator {
   constructor(
@@ -58,7 +61,12 @@ export class TokenCacheHealthIndicator {
     const indicator = this.healthIndicatorService.check(key);
     try {
       const cache = this.resolveCache();
-      const listed = options?.sources;
+      // A typo'd option would silently widen the check to every source: reported as down, naming it.
+      assertOptionsObject('isHealthy', options, HEALTH_OPTION_NAMES);
+      const listed = options.sources;
+      if (listed !== undefined && (!Array.isArray(listed) || listed.some((s) => typeof s !== 'string'))) {
+        throw new TokenCacheConfigError('isHealthy.sources', messages.config('isHealthy.sources', `expected an array of source names, got ${describeValue(listed)}`));
+      }
       const names = listed ?? cache.sourceNames();
       const configured = new Set(cache.sourceNames());
       const sources: Record<string, TokenCacheSourceHealth> = {};

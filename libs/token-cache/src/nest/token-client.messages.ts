@@ -9,9 +9,12 @@ export const tokenClientMessages = {
     'HTTP request being handled, for a tokenExchange source) or a function returning the subject token.',
   badClient: (name: string, got: string) =>
     `Invalid token cache option "client": TokenCacheModule.forFeature({ name: "${name}" }) takes client: 'axios' (default) or 'fetch'; got ${got}.`,
-  unknownFetchOption: (name: string, key: string) =>
-    `Unknown token cache option "${key}": TokenCacheModule.forFeature({ name: "${name}", client: 'fetch' }) takes only ` +
+  unknownFetchOption: (name: string, key: string, suggestion: string | undefined) =>
+    `Unknown token cache option "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}: TokenCacheModule.forFeature({ name: "${name}", client: 'fetch' }) takes only ` +
     'source, subject, scopes, audience, resource, subjectToken, header, scheme, fetch and baseURL (axios options belong to client: \'axios\').',
+  misspeltAxiosOption: (name: string, key: string, suggestion: string) =>
+    `Unknown token cache option "${key}": did you mean "${suggestion}"? TokenCacheModule.forFeature({ name: "${name}" }) passes ` +
+    'every option that is not its own to axios.create(), which would silently ignore this one.',
   fetchNotReady: (name: string) =>
     `The fetch client "${name}" of TokenCacheModule.forFeature was called before its module was initialised (or after it was closed); call it once the application has started.`,
   badOptions: () =>

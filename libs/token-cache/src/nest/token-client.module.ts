@@ -15,7 +15,7 @@ import {
   type TokenFetch,
   type TokenFetchOptions,
 } from '../core/index.js';
-import { assertNonEmptyString, describeValue } from '../core/validate.js';
+import { assertNonEmptyString, closestName, describeValue } from '../core/validate.js';
 import { IncomingRequestContextModule, incomingBearerToken } from './incoming-request.context.js';
 import { getTokenClientToken } from './token-client.constants.js';
 import { tokenClientMessages } from './token-client.messages.js';
@@ -72,6 +72,7 @@ export function createTokenClientModule(options: TokenClientOptions): DynamicMod
   }
   assertNonEmptyString('name', options.name);
   assertNonEmptyString('source', options.source);
+  if (options.client === undefined || options.client === 'axios') assertNoMisspeltAxiosOption(options);
   const known = modules.get(options.name);
   if (known !== undefined && isDeepStrictEqual(known.options, options)) return known.module;
 
@@ -123,12 +124,39 @@ export function createTokenClientModule(options: TokenClientOptions): DynamicMod
   return module;
 }
 
+/** The names of an axios forFeature client's own options. */
+const AXIOS_CLIENT_KEYS = ['name', 'client', 'source', 'subject', 'scopes', 'audience', 'resource', 'subjectToken', 'header', 'scheme'];
+/**
+ * The `axios.create()` config names of axios 1.x (AxiosRequestConfig), and the package's own per-request
+ * `skipTokenCache` / `tokenCache`. Names that are neither ours nor these pass through to axios untouched (a
+ * newer axios may know them); only a near miss of one of them (`baseUrl`, `sorce`, `timout`) is refused.
+ */
+const AXIOS_CONFIG_KEYS = [
+  'url', 'method', 'baseURL', 'allowAbsoluteUrls', 'transformRequest', 'transformResponse', 'headers', 'params', 'paramsSerializer', 'data',
+  'timeout', 'timeoutErrorMessage', 'withCredentials', 'adapter', 'auth', 'responseType', 'responseEncoding', 'xsrfCookieName',
+  'xsrfHeaderName', 'onUploadProgress', 'onDownloadProgress', 'maxContentLength', 'validateStatus', 'maxBodyLength', 'maxRedirects',
+  'maxRate', 'beforeRedirect', 'socketPath', 'allowedSocketPaths', 'transport', 'httpAgent', 'httpsAgent', 'proxy', 'cancelToken',
+  'decompress', 'transitional', 'signal', 'insecureHTTPParser', 'env', 'formSerializer', 'family', 'lookup', 'withXSRFToken',
+  'parseReviver', 'fetchOptions', 'httpVersion', 'http2Options', 'sessionTimeout', 'formDataHeaderPolicy', 'redact', 'sensitiveHeaders',
+  'skipTokenCache', 'tokenCache',
+];
+const AXIOS_KNOWN = new Set([...AXIOS_CLIENT_KEYS, ...AXIOS_CONFIG_KEYS]);
+
+/** A name that is neither ours nor axios' but close to one of them is a typo: refused, naming what was meant. */
+function assertNoMisspeltAxiosOption(options: TokenClientOptions): void {
+  for (const key of Object.keys(options)) {
+    if (AXIOS_KNOWN.has(key)) continue;
+    const suggestion = closestName(key, [...AXIOS_KNOWN]);
+    if (suggestion !== undefined) throw new TokenCacheConfigError(key, tokenClientMessages.misspeltAxiosOption(options.name, key, suggestion));
+  }
+}
+
 /** The options of a fetch client, less `name`, `client` and `subjectToken`; any other key is a mistake (an axios option?) named at once. */
 const FETCH_CLIENT_KEYS = new Set(['name', 'client', 'source', 'subject', 'scopes', 'audience', 'resource', 'subjectToken', 'header', 'scheme', 'fetch', 'baseURL']);
 
 function fetchClientOptions(options: FetchTokenClientOptions): TokenFetchOptions {
   for (const key of Object.keys(options)) {
-    if (!FETCH_CLIENT_KEYS.has(key)) throw new TokenCacheConfigError(key, tokenClientMessages.unknownFetchOption(options.name, key));
+    if (!FETCH_CLIENT_KEYS.has(key)) throw new TokenCacheConfigError(key, tokenClientMessages.unknownFetchOption(options.name, key, closestName(key, [...FETCH_CLIENT_KEYS])));
   }
   const { name: _name, client: _client, subjectToken: _subjectToken, ...fetchOptions } = options;
   // Checked now (when the module is defined), not at the first request: a bad baseURL or fetch fails at once.

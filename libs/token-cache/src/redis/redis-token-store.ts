@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryTokenStore } from '../core/memory-token-store.js';
 import { TokenCacheConfigError, TokenFetchError } from '../core/token-cache.errors.js';
 import type { ExclusiveOptions, SharedFetchOptions, SharedSecretSlot, StoredToken, TokenStore } from '../core/token-store.interface.js';
-import { assertTimerMs } from '../core/validate.js';
+import { assertKnownOptions, assertTimerMs, optionNames } from '../core/validate.js';
 import { FAILED, RedisLink, type Failed, type RedisClient } from './redis-connection.js';
 import { DEFAULT_LOCK_TTL_MS, FetchLocks, newLockOwner, waitDeadline } from './redis-fetch-lock.js';
 import { RedisKeyLayout } from './redis-key-layout.js';
@@ -54,6 +54,7 @@ export interface RedisTokenStoreOptions {
   commandTimeoutMs?: number;
 }
 
+const REDIS_OPTION_NAMES = optionNames<RedisTokenStoreOptions>()('client', 'url', 'keyPrefix', 'encryptionKey', 'maxEntries', 'lockTtlMs', 'commandTimeoutMs');
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_PREFIX = 'token-cache:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
@@ -81,6 +82,7 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
 
   constructor(options: RedisTokenStoreOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TokenCacheConfigError('options', redisMessages.badOptions());
+    assertKnownOptions(options, REDIS_OPTION_NAMES, 'RedisTokenStore.');
     const { client, url, keyPrefix = DEFAULT_PREFIX, encryptionKey, maxEntries, lockTtlMs, commandTimeoutMs } = options;
     if (client !== undefined && url !== undefined) throw new TokenCacheConfigError('url', redisMessages.clientAndUrl());
     if (client !== undefined && (client === null || typeof client.duplicate !== 'function' || typeof client.evalsha !== 'function')) {

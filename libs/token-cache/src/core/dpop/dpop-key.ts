@@ -11,7 +11,8 @@ import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
-import { describeValue } from '../validate.js';
+import { assertKnownOptions, describeValue } from '../validate.js';
+import { DPOP_OPTION_NAMES } from '../sources/source-options.js';
 import { dpopMessages } from './dpop.messages.js';
 import { DPoPNonces } from './dpop-nonces.js';
 
@@ -93,6 +94,7 @@ export function resolveDPoPOption(option: string, value: unknown, now: () => num
   if (value === null || typeof value !== 'object' || Array.isArray(value) || isKeyLike(value) || !('privateKey' in value)) {
     throw new TokenCacheConfigError(option, messages.config(option, `${dpopMessages.expectedOption()}; got ${describeValue(value)}`));
   }
+  assertKnownOptions(value, DPOP_OPTION_NAMES, `${option}.`);
   const { privateKey, publicKey, alg } = value as DPoPKeyOptions;
   if (alg !== undefined && (typeof alg !== 'string' || alg === '')) {
     throw new TokenCacheConfigError(`${option}.alg`, messages.config(`${option}.alg`, `expected a JWS algorithm name such as 'ES256', got ${describeValue(alg)}`));

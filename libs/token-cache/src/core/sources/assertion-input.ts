@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { redact, TokenCacheConfigError, TokenFetchError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest } from '../token-cache.types.js';
-import { describeValue } from '../validate.js';
+import { assertKnownOptions, describeValue } from '../validate.js';
+import { ASSERTION_FILE_NAMES } from './source-options.js';
 import { sourceMessages } from './token-sources.messages.js';
 
 /** A string, a function called for every token request (with the request), or `{ path }` of a file read each time. */
@@ -19,6 +20,7 @@ export function validateAssertionInput(option: string, value: unknown, why: stri
   if (typeof value === 'string' && value.trim() !== '') return value;
   if (typeof value === 'function') return value as AssertionInput;
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    assertKnownOptions(value, ASSERTION_FILE_NAMES, `${option}.`);
     const path = (value as { path?: unknown }).path;
     if (typeof path === 'string' && path.trim() !== '') return { path };
   }

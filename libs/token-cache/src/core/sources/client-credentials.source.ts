@@ -1,4 +1,5 @@
-import { assertOptionalString } from '../validate.js';
+import { assertOptionalString, assertOptionsObject } from '../validate.js';
+import { CLIENT_CREDENTIALS_OPTION_NAMES } from './source-options.js';
 import { ALL_AUTH_METHODS } from './oauth-client-auth.js';
 import { OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
 import type { TokenSource } from './token-source.interface.js';
@@ -21,6 +22,7 @@ export interface ClientCredentialsOptions extends OAuthClientOptions {
  * Throws TokenCacheConfigError naming the option (`clientCredentials.tokenUrl`…) for bad options.
  */
 export function clientCredentials(options: ClientCredentialsOptions): TokenSource {
+  assertOptionsObject('clientCredentials', options, CLIENT_CREDENTIALS_OPTION_NAMES);
   const client = new OAuthGrantClient(
     'clientCredentials',
     options,

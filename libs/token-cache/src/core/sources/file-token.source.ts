@@ -6,7 +6,8 @@ import { TokenCacheConfigError, TokenFetchError, TokenResponseError } from '../t
 import { messages } from '../token-cache.messages.js';
 import type { TokenResponse } from '../token-cache.types.js';
 import { parseExpiresIn } from '../token-response.js';
-import { assertNonEmptyString, assertPositiveInt, describeValue } from '../validate.js';
+import { assertNonEmptyString, assertOptionsObject, assertPositiveInt, describeValue } from '../validate.js';
+import { FILE_TOKEN_OPTION_NAMES } from './source-options.js';
 import type { TokenSource } from './token-source.interface.js';
 import { abortedError } from './oauth-grant.js';
 import { sourceMessages } from './token-sources.messages.js';
@@ -42,6 +43,7 @@ export function fileToken(options: FileTokenOptions): TokenSource {
   if (options === null || typeof options !== 'object') {
     throw new TokenCacheConfigError('fileToken', messages.config('fileToken', `expected an options object, got ${describeValue(options)}`));
   }
+  assertOptionsObject('fileToken', options, FILE_TOKEN_OPTION_NAMES);
   assertNonEmptyString('fileToken.path', options.path);
   const format = options.format ?? 'raw';
   if (format !== 'raw' && format !== 'json') {

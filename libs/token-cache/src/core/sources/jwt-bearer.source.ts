@@ -1,4 +1,5 @@
-import { assertOptionalString } from '../validate.js';
+import { assertOptionalString, assertOptionsObject } from '../validate.js';
+import { JWT_BEARER_OPTION_NAMES } from './source-options.js';
 import { readAssertion, staticSecret, validateAssertionInput, type AssertionInput } from './assertion-input.js';
 import { OAuthGrantClient, parseScopeOption, type OAuthClientOptions } from './oauth-grant.js';
 import type { TokenSource } from './token-source.interface.js';
@@ -28,6 +29,7 @@ export interface JwtBearerOptions extends Omit<OAuthClientOptions, 'clientId'> {
  * token. Client authentication is optional: default `client_secret_basic` with `clientSecret`, else none.
  */
 export function jwtBearer(options: JwtBearerOptions): TokenSource {
+  assertOptionsObject('jwtBearer', options, JWT_BEARER_OPTION_NAMES);
   const defaultMethod =
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'

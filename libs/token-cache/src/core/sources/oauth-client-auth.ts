@@ -16,7 +16,8 @@ import {
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest } from '../token-cache.types.js';
-import { describeValue } from '../validate.js';
+import { assertKnownOptions, describeValue } from '../validate.js';
+import { PRIVATE_KEY_WITH_ID_NAMES } from './source-options.js';
 import { readAssertion, staticSecret, validateAssertionInput, type AssertionInput } from './assertion-input.js';
 
 /**
@@ -188,6 +189,7 @@ export function loadPrivateKey(option: string, input: unknown): LoadedKey {
   let kid: string | undefined;
   let alg: string | undefined;
   if (typeof input === 'object' && !(input instanceof KeyObject) && !Buffer.isBuffer(input) && 'key' in input && !isCryptoKey(input)) {
+    assertKnownOptions(input, PRIVATE_KEY_WITH_ID_NAMES, `${option}.`);
     ({ key: material, kid, alg } = input as PrivateKeyWithId);
   }
   const secrets: string[] = [];

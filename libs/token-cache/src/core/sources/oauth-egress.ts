@@ -13,8 +13,9 @@ import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
-import { describeValue } from '../validate.js';
+import { assertKnownOptions, describeValue } from '../validate.js';
 import { createDirectHttp, type DirectHttp } from './direct-http.js';
+import { TLS_OPTION_NAMES } from './source-options.js';
 
 /**
  * TLS material for the token endpoint connection (PEM strings or Buffers, as Node's `tls.connect` takes them).
@@ -115,11 +116,7 @@ function validateTls(option: string, value: unknown): OAuthTlsOptions | undefine
       throw new TokenCacheConfigError(`${option}.${name}`, messages.config(`${option}.${name}`, `expected a PEM string or a Buffer, got ${describeValue(v)}`));
     }
   };
-  for (const name of Object.keys(tls)) {
-    if (!['cert', 'key', 'passphrase', 'ca'].includes(name)) {
-      throw new TokenCacheConfigError(`${option}.${name}`, messages.config(`${option}.${name}`, 'is not a known option (cert, key, passphrase, ca)'));
-    }
-  }
+  assertKnownOptions(tls, TLS_OPTION_NAMES, `${option}.`);
   pem('cert', tls.cert);
   pem('key', tls.key);
   if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') {

@@ -24,6 +24,7 @@ import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import { isErrorReply, parseTokenEndpointBody, tokenResponseFromFields } from '../token-response.js';
 import { assertKnownOptions, assertNonEmptyString, assertPositiveInt, assertTimerMs, assertUrl, describeValue } from '../validate.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText, ReplyTooLargeError } from './bounded-body.js';
+import { OAUTH_CLIENT_OPTION_NAMES } from './source-options.js';
 import {
   ALL_AUTH_METHODS,
   createClientAuthentication,
@@ -343,22 +344,6 @@ function assertEndpointUrl(option: string, value: unknown): asserts value is str
   }
 }
 
-/** The options every OAuth source takes (OAuthClientOptions); each grant adds its own. */
-export const OAUTH_CLIENT_OPTION_NAMES = [
-  'tokenUrl',
-  'issuer',
-  'clientId',
-  'clientSecret',
-  'authMethod',
-  'privateKey',
-  'clientAssertion',
-  'tls',
-  'fetch',
-  'extraParams',
-  'timeoutMs',
-  'dpop',
-  'maxResponseBytes',
-] as const;
 
 const OAUTH_ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 

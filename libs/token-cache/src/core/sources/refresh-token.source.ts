@@ -1,7 +1,8 @@
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenCacheLogger } from '../token-cache.types.js';
-import { assertOptionalFunction, assertOptionalString } from '../validate.js';
+import { assertOptionalFunction, assertOptionalString, assertOptionsObject } from '../validate.js';
+import { REFRESH_TOKEN_GRANT_OPTION_NAMES } from './source-options.js';
 import { abortedError, OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
 import { RefreshTokenRotation, type RefreshTokenOption, type RefreshTokenRotatedCallback } from './refresh-token-rotation.js';
 import type { TokenSource } from './token-source.interface.js';
@@ -42,6 +43,7 @@ export interface RefreshTokenGrantOptions extends OAuthClientOptions {
  * `onRefreshTokenRotated` (see `refresh-token-rotation.ts` for the rules).
  */
 export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSource {
+  assertOptionsObject('refreshTokenGrant', options, REFRESH_TOKEN_GRANT_OPTION_NAMES);
   const defaultMethod: OAuthAuthMethod =
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'

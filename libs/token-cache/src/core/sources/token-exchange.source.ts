@@ -2,7 +2,8 @@ import { TokenCacheConfigError, TokenFetchError } from '../token-cache.errors.js
 import { messages } from '../token-cache.messages.js';
 import { subjectTokenExpiresAt } from '../subject-token.js';
 import type { TokenRequest } from '../token-cache.types.js';
-import { assertOptionalString, describeValue } from '../validate.js';
+import { assertOptionalString, assertOptionsObject, describeValue } from '../validate.js';
+import { TOKEN_EXCHANGE_OPTION_NAMES } from './source-options.js';
 import { OAuthGrantClient, parseScopeOption, type OAuthClientOptions } from './oauth-grant.js';
 import type { TokenSource } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
@@ -40,6 +41,7 @@ export interface TokenExchangeOptions extends OAuthClientOptions {
  * rejects with TokenCacheConfigError naming `subjectToken`, and nothing is sent.
  */
 export function tokenExchange(options: TokenExchangeOptions): TokenSource {
+  assertOptionsObject('tokenExchange', options, TOKEN_EXCHANGE_OPTION_NAMES);
   const defaultMethod =
     options !== null && typeof options === 'object' && typeof options.clientSecret === 'string' && options.clientSecret !== ''
       ? 'client_secret_basic'

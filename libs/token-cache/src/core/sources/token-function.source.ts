@@ -1,6 +1,7 @@
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
-import { assertPositiveInt, assertTimerMs } from '../validate.js';
+import { assertOptionsObject, assertPositiveInt, assertTimerMs } from '../validate.js';
+import { TOKEN_FUNCTION_OPTION_NAMES } from './source-options.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import type { TokenSource } from './token-source.interface.js';
 
@@ -30,6 +31,7 @@ export function tokenFunction(fn: TokenFunction, options: TokenFunctionOptions =
   if (typeof fn !== 'function') {
     throw new TokenCacheConfigError('tokenFunction', messages.config('tokenFunction', 'expected a function returning a token'));
   }
+  assertOptionsObject('tokenFunction', options, TOKEN_FUNCTION_OPTION_NAMES);
   assertPositiveInt('tokenFunction.defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('tokenFunction.timeoutMs', options.timeoutMs);
   const { secrets } = options;
