@@ -2,6 +2,7 @@
  * The cache key rule: one key per (source, subject, sorted de-duplicated scopes, audience, resource, and the
  * SHA-256 of the subject token: never the token itself).
  */
+import { types } from 'node:util';
 import { subjectTokenDigest } from './subject-token.js';
 import type { TokenParams } from './token-cache.types.js';
 
@@ -82,7 +83,12 @@ type AnyParams = TokenParams & { subjectToken?: unknown };
  * no string: the last params object seen (an identity check), any params object seen recently (a WeakMap,
  * verified field by field), and subject-only params (`{ subject }` made afresh per call: a Map by subject).
  * Everything else, and every first sight, goes through `build` (appendParams, where the rules live).
- * Keys never depend on the memo: it returns exactly what `build` returned for equal parameters.
+ * Keys never depend on the memo: it returns exactly what `build` returned for equal parameters, and it never
+ * skips `build`'s validation of a parameter set it has not seen: a remembered object is trusted only while its
+ * key fields are what `build` saw (a field that is not a key field, added to an object after it was answered, is
+ * not looked for: counting an object's names on every hit would cost the reused-object path a fifth of its
+ * speed), and the by-subject shortcut only for a plain object whose one name is `subject` (a fresh
+ * `{ subject, bogus }`, a class instance or a Proxy goes through `build`, which rejects it).
  * Params with a `subjectToken` are never remembered: the memo would keep the token (RFC 8693 subject tokens
  * are hashed into the key and kept nowhere), so each such lookup hashes it afresh.
  */
@@ -116,18 +122,11 @@ export class KeyMemo {
       return seen.key;
     }
     const { subject } = params;
-    if (
-      typeof subject === 'string' &&
-      params.scopes === undefined &&
-      params.audience === undefined &&
-      params.resource === undefined &&
-      params.subjectToken === undefined
-    ) {
+    if (typeof subject === 'string' && isSubjectOnly(params)) {
       let key = this.bySubject.get(subject);
       if (key === undefined) {
         key = this.build(this.sourceKey, params);
-        // Only a plain { subject } (no other own fields a later rule might read) is remembered by subject.
-        if (Object.keys(params).length === 1) this.rememberSubject(subject, key);
+        this.rememberSubject(subject, key);
       }
       return key;
     }
@@ -157,6 +156,19 @@ function snapshotOf(params: AnyParams, key: string): KeySnapshot {
     scopes,
     scopeValues: Array.isArray(scopes) ? [...scopes] : undefined,
   };
+}
+
+/**
+ * `{ subject }` and nothing else: a plain object (not a class instance or a Proxy) whose one enumerable name is `subject`.
+ * Only such objects may be answered by subject without `build` (which validates): `{ subject, bogus }` may not.
+ */
+function isSubjectOnly(params: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(params);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let n = 0;
+  for (const name in params) if (name !== 'subject' || ++n > 1) return false;
+  // `build` refuses a Proxy, so the shortcut may not answer one either.
+  return n === 1 && !types.isProxy(params);
 }
 
 function unchanged(s: KeySnapshot, params: AnyParams): boolean {

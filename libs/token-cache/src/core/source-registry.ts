@@ -11,6 +11,7 @@ import { messages } from './token-cache.messages.js';
 import { createCounters, type TokenCacheCounters } from './token-cache.metrics.js';
 import type { TokenParams } from './token-cache.types.js';
 import { checkedKey } from './token-request.js';
+import { describeValue } from './validate.js';
 
 export interface PerSource {
   name: string;
@@ -68,7 +69,9 @@ export class SourceRegistry {
   }
 
   unknown(name: string): UnknownTokenSourceError {
-    return new UnknownTokenSourceError(String(name), messages.unknownSource(String(name), this.names()));
+    // Not String(name): an object without toString (Object.create(null)) would throw, and getToken never throws.
+    const shown = typeof name === 'string' ? name : describeValue(name);
+    return new UnknownTokenSourceError(shown, messages.unknownSource(shown, this.names()));
   }
 
   names(): string[] {

@@ -25,7 +25,7 @@ import type { CachedToken, Clock, TokenCacheEntry, TokenCacheEvent, TokenCacheEv
 import type { TokenEntryState, TokenParams, TokenRequest, TokenSourceStatus } from './token-cache.types.js';
 import { TokenFetcher } from './token-fetcher.js';
 import { assertTokenParams } from './token-params.js';
-import { renewRequest, toRequest } from './token-request.js';
+import { renewRequest, requestFor } from './token-request.js';
 import type { StoredToken, TokenStore, TokenStoreEvent } from './token-store.interface.js';
 import { memoTiming, entryStateOf } from './timing-memo.js';
 import { tokenPhase, type RefreshWindow, type TimingOptions, type TokenTiming } from './token-timing.js';
@@ -94,19 +94,17 @@ export class TokenCache {
 
   /** The access token for `(source, subject, scopes, audience, resource)`, fetched only when none is usable. */
   getToken(source: string, params?: TokenParams): Promise<string> {
-    const own = this.sources.find(source);
-    if (own === undefined) return Promise.reject(this.sources.unknown(source));
-    let key = own.key;
-    if (params !== undefined) {
-      // A key is built (and its parameters checked) only on a memo miss; a bad one rejects, never throws.
-      try {
-        key = own.keys.keyOf(params);
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+    // Rejects, never throws: bad parameters, a store that throws, anything.
+    try {
+      const own = this.sources.find(source);
+      if (own === undefined) return Promise.reject(this.sources.unknown(source));
+      // A key is built (and its parameters checked) only on a memo miss.
+      const key = params === undefined ? own.key : own.keys.keyOf(params);
+      const token = this.warm(own, key, params);
+      return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const token = this.warm(own, key, params);
-    return token !== undefined ? Promise.resolve(token.accessToken) : this.load(key, source, params).then(accessTokenOf);
   }
 
   /**
@@ -208,7 +206,7 @@ export class TokenCache {
       return Promise.resolve(held!);
     }
     if (decision.kind === 'join') return this.orServable(key, this.inFlight.get(key)!);
-    const fetching = this.inFlight.track(key, this.readThroughOrFetch(key, toRequest(source, params)));
+    const fetching = this.inFlight.track(key, this.readThroughOrFetch(key, requestFor(this.sources.get(source).key, key, source, params)));
     return this.orServable(key, this.inFlight.awaited(key, source, now, fetching));
   }
 
@@ -250,7 +248,7 @@ export class TokenCache {
     // Across instances (a shared store), a token another instance received after this call began is as new
     // as one fetched here; anything older is not.
     const requestedAt = this.clock.now();
-    const token = await this.fetcher.start(key, toRequest(source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t));
+    const token = await this.fetcher.start(key, requestFor(this.sources.get(source).key, key, source, params), 'refreshed', (t) => t.receivedAt > requestedAt && this.isUsable(t));
     return token.accessToken;
   }
 

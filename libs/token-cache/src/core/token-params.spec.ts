@@ -86,7 +86,10 @@ describe('assertTokenParams', () => {
     expect(rejectsWith(() => assertTokenParams({ subjet: 'a' }, 'getToken'), 'subjet').message).toContain('did you mean "subject"');
     expect(rejectsWith(() => assertTokenParams({ scope: ['a'] }, 'getToken'), 'scope').message).toContain('did you mean "scopes"');
     expect(rejectsWith(() => assertTokenParams({ tenant: 'a' }, 'getToken'), 'tenant').message).not.toContain('did you mean');
-    rejectsWith(() => assertTokenParams({ [Symbol('s')]: 'a' }, 'getToken'), 'params');
+    // Symbol keys are not parameters (as JSON.stringify, for…in and Object.keys ignore them).
+    expect(() => assertTokenParams({ subject: 'a', [Symbol('s')]: 'a' }, 'getToken')).not.toThrow();
+    rejectsWith(() => assertTokenParams(new Proxy({ subject: 'a' }, {}), 'getToken'), 'params');
+    rejectsWith(() => assertTokenParams(Object.create({ subject: 'a' }) as object, 'getToken'), 'params');
   });
 
   it('never echoes a value (a subject token is a secret)', () => {

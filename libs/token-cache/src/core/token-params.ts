@@ -3,7 +3,14 @@
  * `undefined`, or a plain object whose `subject`, `audience`, `resource`, `subjectToken` are strings and
  * whose `scopes` is an array of strings. Anything else is a TokenCacheConfigError naming the field, so that
  * `{ subject: { id: 'alice' } }` can never collapse to the same key as `{ subject: { id: 'bob' } }`.
+ *
+ * Precisely: a plain object is one whose prototype is `Object.prototype` or `null` and that is not a Proxy;
+ * its enumerable string-keyed fields are checked (each must be own, known and of its type); symbol keys are
+ * not parameters and are ignored, as `JSON.stringify` ignores them. A getter is read like a field; the cache
+ * refuses a fetch whose request reads differently from its key (token-cache.ts), so a getter that answers
+ * differently per read can never file one subject's token under another's key.
  */
+import { types } from 'node:util';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 import type { TokenParams } from './token-cache.types.js';
@@ -30,10 +37,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  */
 export function assertTokenParams(params: unknown, method: string): asserts params is TokenParams | undefined {
   if (params === undefined) return;
-  if (!isPlainObject(params)) {
-    fail(method, 'params', `expected undefined or an object such as { subject: 'alice', scopes: ['read'] }, got ${describeValue(params)}`);
+  if (!isPlainObject(params) || types.isProxy(params)) {
+    fail(method, 'params', `expected undefined or an object such as { subject: 'alice', scopes: ['read'] }, got ${types.isProxy(params) ? 'a Proxy' : describeValue(params)}`);
   }
   for (const name in params) {
+    // An inherited field (a prototype's) is not the caller's parameter.
+    if (!Object.hasOwn(params, name)) fail(method, name, 'is inherited from a prototype; pass a plain object with own fields');
     const value = params[name];
     if (value === undefined) continue;
     switch (name) {
@@ -46,8 +55,11 @@ export function assertTokenParams(params: unknown, method: string): asserts para
         }
         break;
       case 'scopes':
-        if (!Array.isArray(value)) fail(method, 'scopes', `expected an array of scope names such as ['read', 'write'], got ${describeValue(value)}`);
+        if (!Array.isArray(value) || types.isProxy(value)) {
+          fail(method, 'scopes', `expected an array of scope names such as ['read', 'write'], got ${types.isProxy(value) ? 'a Proxy' : describeValue(value)}`);
+        }
         for (let i = 0; i < value.length; i++) {
+          if (!Object.hasOwn(value, i)) fail(method, 'scopes', `expected an array of strings; scopes[${i}] is a hole`);
           if (typeof value[i] !== 'string') fail(method, 'scopes', `expected an array of strings; scopes[${i}] is ${describeValue(value[i])}`);
         }
         break;
@@ -57,6 +69,4 @@ export function assertTokenParams(params: unknown, method: string): asserts para
       }
     }
   }
-  // Symbol keys are invisible to for…in but would still be a caller's mistake.
-  if (Object.getOwnPropertySymbols(params).length > 0) fail(method, 'params', 'has symbol keys; only subject, audience, resource, subjectToken and scopes are parameters');
 }

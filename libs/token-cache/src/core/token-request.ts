@@ -2,6 +2,8 @@
 import { appendParams, normalizeScopes } from './cache-key.js';
 import type { TokenParams, TokenRequest } from './token-cache.types.js';
 import type { StoredToken } from './token-store.interface.js';
+import { TokenCacheConfigError } from './token-cache.errors.js';
+import { messages } from './token-cache.messages.js';
 import { assertTokenParams } from './token-params.js';
 
 /** The request for checked `params`: empty strings and empty scope lists are left out, scopes sorted. */
@@ -16,6 +18,19 @@ export function toRequest(source: string, params: TokenParams | undefined): Toke
     ...(params.resource !== undefined && params.resource !== '' && { resource: params.resource }),
     ...(params.subjectToken !== undefined && params.subjectToken !== '' && { subjectToken: params.subjectToken }),
   };
+}
+
+/**
+ * The request of a caller's `params` for the `key` the memo gave them, read from `params` once more: a getter
+ * that answers differently than it did for the key is refused (TokenCacheConfigError naming `params`), so no
+ * token is ever filed under another parameter set's key. `sourceKey` is the source's parameterless key.
+ */
+export function requestFor(sourceKey: string, key: string, source: string, params: TokenParams | undefined): TokenRequest {
+  const request = toRequest(source, params);
+  if (params !== undefined && appendParams(sourceKey, request) !== key) {
+    throw new TokenCacheConfigError('params', messages.badParams('', 'params', 'answered differently on a second read (a getter or Proxy): pass a plain object of strings'));
+  }
+  return request;
 }
 
 /**
