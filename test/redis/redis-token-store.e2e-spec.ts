@@ -103,6 +103,11 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     const t2 = instances[0]!.store.peek('api')!.accessToken;
     for (const { cache } of instances) expect(await cache.getToken('api')).toBe(t2);
     expect(state.calls).toBe(2);
+    // Stats count this instance's source calls: one refresh ahead in the fleet, a part of its instance's fetches.
+    const stats = instances.map(({ cache }) => cache.stats());
+    expect(stats.reduce((n, s) => n + s.refreshesAhead, 0)).toBe(1);
+    expect(stats.reduce((n, s) => n + s.fetches, 0)).toBe(2);
+    for (const s of stats) expect(s.refreshesAhead).toBeLessThanOrEqual(s.fetches);
   });
 
   it('spreads refresh-ahead over the window (jitter): the first instance to reach its point refreshes, the others take its token', async () => {
@@ -122,8 +127,9 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(await b.cache.getToken('api')).toBe(t1);
     expect(b.cache.stats().refreshesAhead).toBe(0);
     expect(await a.cache.getToken('api')).toBe(t1);
-    expect(a.cache.stats().refreshesAhead).toBe(1);
     await until(() => b.store.peek('api')?.accessToken !== t1);
+    // Counted when A calls the source (after taking the fleet's lock), not when it decides to refresh.
+    expect(a.cache.stats().refreshesAhead).toBe(1);
     const t2 = b.store.peek('api')!.accessToken;
     clock.advance(100_000); // past B's point of the old token's window: B holds A's new token, which is not due
     expect(await b.cache.getToken('api')).toBe(t2);

@@ -449,8 +449,7 @@ export class TokenCache {
   private refreshAhead(key: string, token: StoredToken, subjectToken?: string, failing = false): void {
     if (this.inFlight.has(key)) return;
     if (!failing && this.clock.now() < this.failures.nextFetchAt(key, 'usable')) return;
-    this.count(token.source, 'refreshesAhead');
-    this.fetcher.background(key, renewRequest(token, subjectToken), (t) => t.accessToken !== token.accessToken && this.isUsable(t));
+    this.fetcher.background(key, renewRequest(token, subjectToken), (t) => t.accessToken !== token.accessToken && this.isUsable(t), true);
   }
 
   private count(source: string, counter: keyof TokenCacheCounters): void {

@@ -42,9 +42,11 @@ export class TokenFetcher {
 
   /**
    * Fetches `request` for `key` and stores the token. `accept`: with a shared store, whether a token another
-   * instance stored meanwhile may be used instead. Rejects with the typed, redacted error, recorded.
+   * instance stored meanwhile may be used instead. `ahead`: a refresh-ahead, counted in `refreshesAhead` only
+   * when this instance calls the source (with a shared store another instance's token may answer it, and
+   * `refreshesAhead` stays a part of `fetches`). Rejects with the typed, redacted error, recorded.
    */
-  async fetch(key: string, request: TokenRequest, kind: 'fetched' | 'refreshed', accept: (token: StoredToken) => boolean): Promise<StoredToken> {
+  async fetch(key: string, request: TokenRequest, kind: 'fetched' | 'refreshed', accept: (token: StoredToken) => boolean, ahead = false): Promise<StoredToken> {
     const { options, store, clock } = this.ctx;
     const { source } = this.ctx.sources.get(request.source);
     const startedAt = clock.now();
@@ -56,6 +58,7 @@ export class TokenFetcher {
       let token: StoredToken;
       const run = () => {
         this.ctx.sources.count(request.source, 'fetches');
+        if (ahead) this.ctx.sources.count(request.source, 'refreshesAhead');
         const { defaultTtlMs, maxTtlMs, maxTokenBytes } = options;
         const ctx = { clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store, running: this.running, closed: this.closed };
         return runSource(source, request, ctx).then((t) => sameTokenSameLife(store.peek(key), t));
@@ -76,13 +79,13 @@ export class TokenFetcher {
   }
 
   /** Starts the key's fetch as the one callers of the key join (in-flight.ts). */
-  start(key: string, request: TokenRequest, kind: 'fetched' | 'refreshed', accept: (token: StoredToken) => boolean): Promise<StoredToken> {
-    return this.ctx.inFlight.track(key, this.fetch(key, request, kind, accept));
+  start(key: string, request: TokenRequest, kind: 'fetched' | 'refreshed', accept: (token: StoredToken) => boolean, ahead = false): Promise<StoredToken> {
+    return this.ctx.inFlight.track(key, this.fetch(key, request, kind, accept, ahead));
   }
 
   /** Starts a refresh nobody waits on: its failure is recorded, and a still-valid token stays in use. */
-  background(key: string, request: TokenRequest, accept: (token: StoredToken) => boolean): void {
-    this.start(key, request, 'refreshed', accept).catch(() => undefined);
+  background(key: string, request: TokenRequest, accept: (token: StoredToken) => boolean, ahead = false): void {
+    this.start(key, request, 'refreshed', accept, ahead).catch(() => undefined);
   }
 
   /**
