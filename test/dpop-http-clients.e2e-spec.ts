@@ -3,12 +3,14 @@
  * against a resource server that verifies every proof (signature, htm/htu, iat, unique jti, ath, the token's
  * cnf.jkt) and demands a nonce, with tokens from oidc-provider bound to the source's key.
  */
-import axios, { type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clientCredentials, TokenCache, tokenFetch } from 'nestjs-token-cache/core';
+import { clientCredentials, TokenCache, tokenFetch, type TokenSource } from 'nestjs-token-cache/core';
 import { DPOP_CLIENT, startDPoPIdp, type DPoPIdp } from './support/oidc-idp.js';
 import { startDPoPResourceServer, type DPoPResourceServer } from './support/dpop-resource-server.js';
+import { startMockIdp, type MockIdp } from './support/mock-idp.js';
+import { startResourceServer, type ResourceServer } from './support/resource-server.js';
 
 type Client = (method: string, path: string, body?: string) => Promise<{ status: number; data: Record<string, unknown> }>;
 
@@ -116,5 +118,125 @@ describe.each(['axios', 'fetch'] as const)('DPoP through %s', (kind) => {
     expect(res.status).toBe(401);
     expect(rs.requests.map((r) => r.reason)).toEqual(['nonce missing', 'nonce stale']);
     expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+  });
+
+  it('a use_dpop_nonce 401 on the retry: no third attempt, the caller gets that reply, and its nonce is used next', async () => {
+    rs.rotateOnEveryRequest = true;
+    const res = await client('GET', '/b');
+    expect(res.status).toBe(401);
+    expect(res.data).toEqual({ error: 'nonce stale' });
+    expect(rs.requests).toHaveLength(2);
+    const sentWithRetry = rs.requests[1]!.nonceSent!;
+    expect(sentWithRetry).toBeDefined();
+    // The server now takes the nonce it sent with the retry's 401: the next request carries it at once.
+    rs.rotateOnEveryRequest = false;
+    rs.nonce = sentWithRetry;
+    expect((await client('GET', '/c')).status).toBe(200);
+    expect(rs.requests).toHaveLength(3);
+    expect(rs.requests[2]!.proof!.payload.nonce).toBe(sentWithRetry);
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+  });
+
+  it('a new DPoP-Nonce on the retry\'s successful reply is used by the next request (no new nonce demand)', async () => {
+    rs.rotateOnSuccess = true;
+    expect((await client('GET', '/a')).status).toBe(200);
+    expect(rs.requests.map((r) => r.status)).toEqual([401, 200]);
+    const announced = rs.requests[1]!.nonceSent!;
+    expect(announced).toBeDefined();
+    expect(rs.requests[1]!.proof!.payload.nonce).not.toBe(announced);
+    rs.rotateOnSuccess = false;
+    expect((await client('GET', '/b')).status).toBe(200);
+    expect(rs.requests).toHaveLength(3);
+    expect(rs.requests[2]!.proof!.payload.nonce).toBe(announced);
+    expect(cache.stats()).toMatchObject({ fetches: 1, invalidations: 0 });
+  });
+});
+
+describe('DPoP through axios with its default validateStatus: the retry\'s reply is classified on the error path too', () => {
+  let idp: DPoPIdp;
+  let rs: DPoPResourceServer;
+  let cache: TokenCache;
+
+  beforeAll(async () => {
+    idp = await startDPoPIdp();
+    rs = await startDPoPResourceServer(idp);
+    cache = new TokenCache({
+      sources: { api: clientCredentials({ tokenUrl: idp.tokenUrl, clientId: DPOP_CLIENT.id, clientSecret: DPOP_CLIENT.secret, scope: 'read', dpop: true }) },
+    });
+  });
+  afterAll(async () => {
+    await cache.close();
+    await rs.close();
+    await idp.close();
+  });
+
+  it('a use_dpop_nonce 401 on the retry rejects with that reply once, its nonce kept', async () => {
+    const instance = axios.create({ baseURL: rs.url });
+    const eject = cache.attach(instance, { source: 'api' });
+    try {
+      rs.rotateOnEveryRequest = true;
+      const error = (await instance.get('/b').catch((e: unknown) => e)) as AxiosError;
+      expect(error).toBeInstanceOf(AxiosError);
+      expect(error.response?.status).toBe(401);
+      expect(error.response?.data).toEqual({ error: 'nonce stale' });
+      expect(rs.requests).toHaveLength(2);
+      rs.rotateOnEveryRequest = false;
+      rs.nonce = rs.requests[1]!.nonceSent;
+      expect((await instance.get('/c')).status).toBe(200);
+      expect(rs.requests).toHaveLength(3);
+      expect(rs.requests[2]!.proof!.payload.nonce).toBe(rs.requests[1]!.nonceSent);
+    } finally {
+      eject();
+    }
+  });
+});
+
+describe.each(['axios', 'fetch'] as const)('a DPoP source\'s next token is Bearer-typed: %s never resends the first attempt\'s proof', (kind) => {
+  let idp: MockIdp;
+  let api: ResourceServer;
+
+  beforeAll(async () => {
+    idp = await startMockIdp();
+    api = await startResourceServer(idp);
+  });
+  afterAll(async () => {
+    await api.close();
+    await idp.close();
+  });
+
+  it('the retry carries Authorization: Bearer and no DPoP header; only the token headers differ', async () => {
+    const inner = clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'stale-proof', clientSecret: 'stale-proof-secret' });
+    const keyed = clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'stale-proof', clientSecret: 'stale-proof-secret', dpop: true });
+    let calls = 0;
+    // The first token is DPoP-typed (the API does not know it: 401); the IdP then issues an unbound Bearer token.
+    const source: TokenSource = {
+      kind: 'custom',
+      dpopKey: keyed.dpopKey,
+      fetchToken: async (request, context) => (++calls === 1 ? { accessToken: 'dpop-bound-elsewhere', tokenType: 'DPoP', expiresIn: 3600 } : inner.fetchToken(request, context)),
+    };
+    const cache = new TokenCache({ sources: { api: source } });
+    try {
+      let status: number;
+      if (kind === 'axios') {
+        const instance = axios.create({ baseURL: api.url, validateStatus: () => true });
+        const eject = cache.attach(instance, { source: 'api' });
+        status = (await instance.post('/stale-proof', 'a=1', { headers: { 'content-type': 'text/plain', 'x-trace': 't1' } })).status;
+        eject();
+      } else {
+        const f = tokenFetch(cache, { source: 'api', baseURL: api.url });
+        status = (await f('/stale-proof', { method: 'POST', body: 'a=1', headers: { 'content-type': 'text/plain', 'x-trace': 't1' } })).status;
+      }
+      expect(status).toBe(200);
+      const [first, retry] = api.requests.filter((r) => r.url === '/stale-proof');
+      expect(first!.headers.authorization).toBe('DPoP dpop-bound-elsewhere');
+      expect(first!.headers.dpop).toBeDefined();
+      expect(retry!.headers.authorization).toMatch(/^Bearer /);
+      expect(retry!.headers.dpop).toBeUndefined();
+      expect(retry!.headers['x-trace']).toBe('t1');
+      expect(retry!.body).toBe('a=1');
+      expect(cache.stats()).toMatchObject({ fetches: 2, invalidations: 1 });
+    } finally {
+      await cache.close();
+    }
   });
 });

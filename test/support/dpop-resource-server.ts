@@ -21,6 +21,8 @@ export interface DPoPSeenRequest {
   status: number;
   /** Why it was refused. */
   reason?: string;
+  /** The `DPoP-Nonce` the reply carried, if any. */
+  nonceSent?: string;
 }
 
 export interface DPoPResourceServer {
@@ -36,6 +38,8 @@ export interface DPoPResourceServer {
   sendNonceOnSuccess: boolean;
   /** A new nonce after every request (a server whose nonces are single-use). */
   rotateOnEveryRequest: boolean;
+  /** A successful reply announces a new nonce (RFC 9449 §8.2): the proof it accepted carried the old one. */
+  rotateOnSuccess: boolean;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startDPoPResourceServer(idp: DPoPIdp, options: { demandNon
     revoked,
     sendNonceOnSuccess: false,
     rotateOnEveryRequest: false,
+    rotateOnSuccess: false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -83,6 +88,7 @@ export async function startDPoPResourceServer(idp: DPoPIdp, options: { demandNon
     const refuse = (status: number, challenge: string, reason: string, nonce?: string) => {
       seen.status = status;
       seen.reason = reason;
+      if (nonce !== undefined) seen.nonceSent = nonce;
       res.writeHead(status, {
         'content-type': 'application/json',
         'www-authenticate': challenge,
@@ -116,7 +122,10 @@ export async function startDPoPResourceServer(idp: DPoPIdp, options: { demandNon
       return refuse(401, 'DPoP algs="ES256", Bearer realm="test"', 'no credentials');
     }
     seen.status = 200;
-    res.writeHead(200, { 'content-type': 'application/json', ...(rs.sendNonceOnSuccess && rs.nonce !== undefined && { 'dpop-nonce': rs.nonce }) });
+    if (rs.rotateOnSuccess) rs.rotateNonce();
+    const announce = (rs.sendNonceOnSuccess || rs.rotateOnSuccess) && rs.nonce !== undefined ? rs.nonce : undefined;
+    if (announce !== undefined) seen.nonceSent = announce;
+    res.writeHead(200, { 'content-type': 'application/json', ...(announce !== undefined && { 'dpop-nonce': announce }) });
     res.end(JSON.stringify({ ok: true, method: seen.method, url: seen.url, body: seen.body, scheme, jkt: issued.jkt ?? null }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -108,8 +108,8 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     config[ATTEMPT] = attempt;
     config.adapter = retryingAdapter(attempt, renewal, presentation, instance);
     const headers = presentation.headers(attempt.token(), attemptRequest(instance, config));
-    if (!isPromise(headers)) return setHeaders(config, headers);
-    return headers.then((h) => setHeaders(config, h));
+    if (!isPromise(headers)) return presentOn(config, presentation, headers);
+    return headers.then((h) => presentOn(config, presentation, h));
   };
 
   // Not async: with a warm token the request goes on without waiting a turn; only a fetch is awaited.
@@ -123,7 +123,7 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
       params = previous.params();
       adapter = previous.adapter;
     } else {
-      if (hasHeader(config.headers, header)) return config;
+      if (hasHeader(config.headers, presentation.headerNames[0] ?? header)) return config;
       params = requestParams(client, config.tokenCache);
       adapter = config.adapter;
     }
@@ -164,7 +164,9 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
       discardBody(response);
       const retry = { ...config, headers: copyHeaders(config.headers) } as Config;
       const headers = await presentation.headers(token, attemptRequest(instance, retry));
-      setHeaders(retry, headers);
+      // Only the presentation's headers change: those of the first attempt (a DPoP proof over the rejected
+      // token, or one a Bearer-typed next token has no use for) are removed, never sent again.
+      presentOn(retry, presentation, headers);
       if (presentation.classify === undefined) return real(retry);
       // The scheme sees the retry's reply too (a DPoP server may send a new nonce with it); no second retry.
       const observe = (r: AxiosResponse | undefined) => {
@@ -275,9 +277,26 @@ function copyHeaders(headers: Headers): Headers {
   return { ...(headers as Record<string, unknown>) };
 }
 
-function setHeaders(config: Config, values: Record<string, string>): Config {
+/** Puts an attempt's token headers on `config`: every header the presentation owns is cleared, then set as given. */
+function presentOn(config: Config, presentation: TokenPresentation, values: Record<string, string>): Config {
+  for (const name of presentation.headerNames) deleteHeader(config, name);
   for (const name of Object.keys(values)) setHeader(config, name, values[name]!);
   return config;
+}
+
+function deleteHeader(config: Config, name: string): void {
+  const headers = config.headers as Headers;
+  if (headers === undefined || headers === null) return;
+  const h = headers as { delete?: (name: string) => unknown };
+  if (typeof h.delete === 'function') {
+    h.delete(name);
+    return;
+  }
+  const lower = name.toLowerCase();
+  if (!Object.keys(headers).some((key) => key.toLowerCase() === lower)) return;
+  const plain: Record<string, unknown> = { ...(headers as Record<string, unknown>) };
+  for (const key of Object.keys(plain)) if (key.toLowerCase() === lower) delete plain[key];
+  config.headers = plain as never;
 }
 
 function setHeader(config: Config, name: string, value: string): void {

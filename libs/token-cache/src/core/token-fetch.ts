@@ -74,6 +74,8 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
   const attempt = async (target: string | URL | Request, init: RequestInit, base: HeadersInit | undefined, token: string, request: TokenAttemptRequest) => {
     const headers = new Headers(base);
     const values = await presentation.headers(token, request);
+    // Every header the presentation owns is its own on each attempt: cleared, then set as given.
+    for (const name of presentation.headerNames) headers.delete(name);
     for (const name of Object.keys(values)) headers.set(name, values[name]!);
     return send(target, { ...init, headers });
   };

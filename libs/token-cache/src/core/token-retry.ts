@@ -56,7 +56,11 @@ export interface TokenAttemptRequest {
  * retry with the same token (`use_dpop_nonce`) instead of a renewal.
  */
 export interface TokenPresentation {
-  /** The header names this scheme sets: a request that already has the first one is left alone. */
+  /**
+   * The header names this scheme owns: a request that already has the first one is left alone; on every
+   * attempt the clients clear them all before setting what `headers` returns, so no header of an earlier
+   * attempt (a DPoP proof over a rejected token) is ever sent again.
+   */
   readonly headerNames: readonly string[];
   /** The headers of an attempt that carries `token`. Synchronous for the hot path when it can be. */
   headers(token: string, request: TokenAttemptRequest): Record<string, string> | Promise<Record<string, string>>;
