@@ -1,7 +1,8 @@
 /**
  * The live dashboard in a real headless Chromium (Debian's, driven by playwright-core): it loads, lists
  * the cached entries, updates by itself after a request, shows the on-behalf-of tokens per user, shows no
- * token, and leaves a screenshot in test/artifacts/ for a human to look at.
+ * token, and leaves a screenshot for a human to look at (in the OS temp dir, or TOKEN_CACHE_TEST_ARTIFACTS: never
+ * in the working tree).
  *
  * Robust under load: every step waits for a state the page reaches (polls with a generous ceiling that
  * returns as soon as the state is there), never for a fixed time; tokens live long enough (120 s) that none
@@ -9,13 +10,14 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemo, type Demo } from '../../apps/demo/src/demo.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const ARTIFACTS = `${process.env.TOKEN_CACHE_TEST_ARTIFACTS ?? join(tmpdir(), 'nestjs-token-cache-artifacts')}/`;
 
 let demo: Demo;
 let browser: Browser;

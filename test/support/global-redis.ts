@@ -58,27 +58,51 @@ export default async function setup(): Promise<() => Promise<void>> {
       console.warn(`\n${line}\n!!! Redis tests were SKIPPED: ${reason}\n${line}\n`);
     };
   }
+  const redis = await startOwnRedis();
+  process.env.TOKEN_CACHE_TEST_REDIS_URL = `redis://127.0.0.1:${redis.port}`;
+  return redis.stop;
+}
+
+export interface OwnRedis {
+  port: number;
+  /** The ports tried, in order (a busy one makes redis-server exit, and the next is tried). */
+  tried: number[];
+  /** Stops this redis-server (and only it) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a redis-server of the suite's own on a free loopback port: no persistence, its files in a temporary
+ * directory. A port taken between the check and the start (redis-server then exits: "Address already in use")
+ * is never shared: the next free port is tried, up to 5 times. `pickPort` is for tests of that rule.
+ */
+export async function startOwnRedis(pickPort: () => Promise<number> = freePort): Promise<OwnRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'token-cache-test-redis-'));
   let child: ChildProcess | undefined;
   let port = 0;
+  const tried: number[] = [];
   for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
-    port = await freePort();
+    port = await pickPort();
+    tried.push(port);
     child = await startRedis(port, dir);
   }
   if (child === undefined) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error('Could not start redis-server on a free loopback port (5 attempts)');
+    throw new Error(`Could not start redis-server on a free loopback port (tried ${tried.join(', ')})`);
   }
-  process.env.TOKEN_CACHE_TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
   const started = child;
-  return async () => {
-    // Only the server this setup started: a Redis the developer runs is never touched.
-    if (started.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        started.once('exit', () => resolve());
-        started.kill('SIGKILL');
-      });
-    }
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    port,
+    tried,
+    stop: async () => {
+      // Only the server this setup started: a Redis the developer runs is never touched.
+      if (started.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          started.once('exit', () => resolve());
+          started.kill('SIGKILL');
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
