@@ -14,9 +14,16 @@ const VERSION = axios.VERSION;
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { attachTokenCache, TokenCache, TokenFetchError } from 'nestjs-token-cache/core';
-import { distinctTokensWithAudience, idpClientCredentials } from './support/idp-token-function.js';
-import { startMockIdp, type MockIdp } from './support/mock-idp.js';
-import { startResourceServer, type ResourceServer, type SeenRequest } from './support/resource-server.js';
+import { idpClientCredentials } from './support/idp-token-function.js';
+import type { MockIdp } from './support/mock-idp.js';
+import {
+  closeIdpAndResourceServer,
+  expectRetriedOnce,
+  resetIdpAndResourceServer,
+  startIdpAndResourceServer,
+  type ResourceServer,
+  type SeenRequest,
+} from './support/resource-server.js';
 
 let idp: MockIdp;
 let api: ResourceServer;
@@ -24,21 +31,11 @@ let cache: TokenCache;
 const ejects: (() => void)[] = [];
 
 beforeAll(async () => {
-  idp = await startMockIdp();
-  distinctTokensWithAudience(idp);
-  api = await startResourceServer(idp);
+  ({ idp, api } = await startIdpAndResourceServer());
 });
-afterAll(async () => {
-  await api.close();
-  await idp.close();
-});
+afterAll(() => closeIdpAndResourceServer(idp, api));
 beforeEach(() => {
-  api.requests.length = 0;
-  api.revoked.clear();
-  api.rejectAll = false;
-  api.rejectStatus = 401;
-  api.beforeReply = undefined;
-  idp.failWith = undefined;
+  resetIdpAndResourceServer(idp, api);
   cache = new TokenCache({ sources: { api: idpClientCredentials(idp) } });
 });
 afterEach(async () => {
@@ -61,31 +58,16 @@ async function tokenGoesBad(client: AxiosInstance): Promise<string> {
 
 const attemptsAt = (path: string): SeenRequest[] => api.requests.filter((r) => r.url === path);
 
-/** The header lines as sent, minus the ones a retry may change (Authorization; with FormData its boundary). */
-function headerLines(seen: SeenRequest, except: string[] = []): string[] {
-  const skip = new Set(['authorization', ...except]);
-  const lines: string[] = [];
-  for (let i = 0; i < seen.rawHeaders.length; i += 2) {
-    if (!skip.has(seen.rawHeaders[i]!.toLowerCase())) lines.push(`${seen.rawHeaders[i]}: ${seen.rawHeaders[i + 1]}`);
-  }
-  return lines;
-}
-
 /** Two attempts at `path`: the first rejected, the retry accepted, same bytes and headers but the token. */
 function expectInvisibleRetry(path: string, { except = [] as string[] } = {}): [SeenRequest, SeenRequest] {
-  const attempts = attemptsAt(path);
-  expect(attempts.map((a) => a.accepted)).toEqual([false, true]);
-  const [first, retry] = attempts as [SeenRequest, SeenRequest];
-  expect(retry.token).not.toBe(first.token);
-  expect(headerLines(retry, except)).toEqual(headerLines(first, except));
-  if (except.length === 0) expect(retry.raw.equals(first.raw)).toBe(true);
+  const attempts = expectRetriedOnce(api, path, except);
   for (const seen of attempts) {
     const length = seen.headers['content-length'];
     if (length !== undefined) expect(Number(length)).toBe(seen.raw.length);
   }
   // Nothing but the two attempts reached the server: no body bytes read as a request of their own.
   expect(api.requests.filter((r) => !r.url.startsWith('/warm')).map((r) => r.url)).toEqual([path, path]);
-  return [first, retry];
+  return attempts;
 }
 
 describe(`axios ${VERSION}: the 401 retry below the interceptors`, () => {

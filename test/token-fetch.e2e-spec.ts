@@ -16,9 +16,16 @@ import {
   UnknownTokenSourceError,
   type TokenFetch,
 } from 'nestjs-token-cache';
-import { distinctTokensWithAudience, idpClientCredentials } from './support/idp-token-function.js';
-import { startMockIdp, type MockIdp } from './support/mock-idp.js';
-import { startResourceServer, type ResourceServer, type SeenRequest } from './support/resource-server.js';
+import { idpClientCredentials } from './support/idp-token-function.js';
+import type { MockIdp } from './support/mock-idp.js';
+import {
+  closeIdpAndResourceServer,
+  expectRetriedOnce,
+  resetIdpAndResourceServer,
+  startIdpAndResourceServer,
+  type ResourceServer,
+  type SeenRequest,
+} from './support/resource-server.js';
 
 let idp: MockIdp;
 let api: ResourceServer;
@@ -26,22 +33,11 @@ let cache: TokenCache;
 let call: TokenFetch;
 
 beforeAll(async () => {
-  idp = await startMockIdp();
-  distinctTokensWithAudience(idp);
-  api = await startResourceServer(idp);
+  ({ idp, api } = await startIdpAndResourceServer());
 });
-afterAll(async () => {
-  await api.close();
-  await idp.close();
-});
+afterAll(() => closeIdpAndResourceServer(idp, api));
 beforeEach(() => {
-  api.requests.length = 0;
-  api.revoked.clear();
-  api.rejectAll = false;
-  api.rejectStatus = 401;
-  api.beforeReply = undefined;
-  idp.failWith = undefined;
-  idp.requests.length = 0;
+  resetIdpAndResourceServer(idp, api);
   cache = new TokenCache({ sources: { api: idpClientCredentials(idp) } });
   call = tokenFetch(cache, { source: 'api', baseURL: api.url });
 });
@@ -58,24 +54,7 @@ async function tokenGoesBad(): Promise<string> {
   return cache.peek('api')!.accessToken;
 }
 
-function headerLines(seen: SeenRequest, except: string[] = []): string[] {
-  const skip = new Set(['authorization', ...except]);
-  const lines: string[] = [];
-  for (let i = 0; i < seen.rawHeaders.length; i += 2) {
-    if (!skip.has(seen.rawHeaders[i]!.toLowerCase())) lines.push(`${seen.rawHeaders[i]}: ${seen.rawHeaders[i + 1]}`);
-  }
-  return lines;
-}
-
-function expectRetried(path: string, except: string[] = []): [SeenRequest, SeenRequest] {
-  const attempts = attemptsAt(path);
-  expect(attempts.map((a) => a.accepted)).toEqual([false, true]);
-  const [first, retry] = attempts as [SeenRequest, SeenRequest];
-  expect(retry.token).not.toBe(first.token);
-  expect(headerLines(retry, except)).toEqual(headerLines(first, except));
-  if (except.length === 0) expect(retry.raw.equals(first.raw)).toBe(true);
-  return [first, retry];
-}
+const expectRetried = (path: string, except: string[] = []): [SeenRequest, SeenRequest] => expectRetriedOnce(api, path, except);
 
 describe('tokenFetch: the token on every request', () => {
   it('has the signature of the global fetch and sends Authorization: Bearer <token>, fetched once for many requests', async () => {

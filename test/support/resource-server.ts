@@ -5,7 +5,9 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MockIdp } from './mock-idp.js';
+import { expect } from 'vitest';
+import { distinctTokensWithAudience } from './idp-token-function.js';
+import { startMockIdp, type MockIdp } from './mock-idp.js';
 
 export interface SeenRequest {
   method: string;
@@ -92,4 +94,54 @@ export async function startResourceServer(idp: MockIdp): Promise<ResourceServer>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   rs.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return rs;
+}
+
+/**
+ * The loopback world of the HTTP client specs (axios retry, tokenFetch): a mock IdP issuing a distinct token per
+ * request (and per audience), and this resource server accepting only those.
+ */
+export async function startIdpAndResourceServer(): Promise<{ idp: MockIdp; api: ResourceServer }> {
+  const idp = await startMockIdp();
+  distinctTokensWithAudience(idp);
+  return { idp, api: await startResourceServer(idp) };
+}
+
+/** Puts both back as they started, between tests: no recorded requests, nothing revoked or failing. */
+export function resetIdpAndResourceServer(idp: MockIdp, api: ResourceServer): void {
+  api.requests.length = 0;
+  api.revoked.clear();
+  api.rejectAll = false;
+  api.rejectStatus = 401;
+  api.beforeReply = undefined;
+  idp.failWith = undefined;
+  idp.requests.length = 0;
+}
+
+export async function closeIdpAndResourceServer(idp: MockIdp | undefined, api: ResourceServer | undefined): Promise<void> {
+  await api?.close();
+  await idp?.close();
+}
+
+/** The header lines as sent, minus the ones a retry may change (Authorization, and those in `except`). */
+export function headerLines(seen: SeenRequest, except: string[] = []): string[] {
+  const skip = new Set(['authorization', ...except]);
+  const lines: string[] = [];
+  for (let i = 0; i < seen.rawHeaders.length; i += 2) {
+    if (!skip.has(seen.rawHeaders[i]!.toLowerCase())) lines.push(`${seen.rawHeaders[i]}: ${seen.rawHeaders[i + 1]}`);
+  }
+  return lines;
+}
+
+/**
+ * Two attempts at `path`: the first rejected, the retry accepted with another token, the same header lines but
+ * those in `except` (and Authorization), and, with nothing excepted, the same body bytes.
+ */
+export function expectRetriedOnce(api: ResourceServer, path: string, except: string[] = []): [SeenRequest, SeenRequest] {
+  const attempts = api.requests.filter((r) => r.url === path);
+  expect(attempts.map((a) => a.accepted)).toEqual([false, true]);
+  const [first, retry] = attempts as [SeenRequest, SeenRequest];
+  expect(retry.token).not.toBe(first.token);
+  expect(headerLines(retry, except)).toEqual(headerLines(first, except));
+  if (except.length === 0) expect(retry.raw.equals(first.raw)).toBe(true);
+  return [first, retry];
 }
