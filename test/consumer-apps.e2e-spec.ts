@@ -2,19 +2,23 @@
  * Two consumer apps made the way `nest new` makes them (test/consumer-apps: ESM + Vitest, and CommonJS + Jest),
  * each in a temporary directory outside the repository: the packed tarball installed with npm, built with tsc
  * (what `nest build` runs), started, and asked over HTTP for a report that it fetches from an API through a
- * `forFeature` client, with a token from a real OAuth server on loopback. The ESM app's Vitest example and the
- * CommonJS app's Jest example (Node 24, installed from the npm registry for that test only) run too.
+ * `forFeature` client, with a token from a real OAuth server on loopback. Each app's own tests run too (Vitest in
+ * the ESM app; Jest in the CommonJS app, on a Node 24 installed from the npm registry for that test only), and so
+ * do the package README's examples, extracted from docs/package (not copied): the Quick start app with the
+ * Vitest examples of "Testing your app" under the ESM app's Vitest, and with the Jest example under the CommonJS
+ * app's Jest, after a type-check of both with the app's own tsconfig (real `@types/jest` there).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockIdp, type MockIdp } from './support/mock-idp.js';
+import { isTypeScript, packageSnippets } from './support/readme-snippets.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, 'test/consumer-apps');
@@ -87,6 +91,28 @@ async function stopApp(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Writes the package README's app (its `src/` snippets: the Quick start) and its test examples for one runner
+ * (those importing from 'vitest', or those using Jest's globals) into `<app>/readme/`, as named in the README.
+ * Returns how many tests they hold.
+ */
+function writeReadmeExamples(dir: string, runner: 'jest' | 'vitest'): number {
+  const named = packageSnippets().filter((s) => isTypeScript(s) && s.fragment === undefined && s.fileName !== undefined);
+  const app = named.filter((s) => s.fileName!.startsWith('src/'));
+  const tests = named.filter((s) => /\.(e2e-)?spec\.ts$/.test(s.fileName!) && /from 'vitest'/.test(s.code) === (runner === 'vitest'));
+  expect(app.map((s) => s.fileName)).toContain('src/app.module.ts');
+  expect(tests.map((s) => s.fileName)).toContain(runner === 'vitest' ? 'test/orders.service.spec.ts' : 'test/app.e2e-spec.ts');
+  for (const s of [...app, ...tests]) {
+    const file = join(dir, 'readme', s.fileName!);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${s.code}\n`);
+  }
+  return tests.reduce((n, s) => n + (s.code.match(/^\s*(it|test)\(/gm)?.length ?? 0), 0);
+}
+
+/** What the README says a test run of the Quick start app needs (any values: the tests replace its sources). */
+const README_TEST_ENV = { ORDERS_TOKEN_URL: 'http://127.0.0.1:9/token', ORDERS_CLIENT_ID: 'test', ORDERS_CLIENT_SECRET: 'test' };
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'token-cache-consumers-'));
   // `npm test` built the library first; packing with scripts would rebuild dist/ under the other test files.
@@ -153,16 +179,43 @@ describe.each([
       expect(status, output).toBe(0);
       expect(output).toMatch(/Tests\s+4 passed/);
     }, STEP_TIMEOUT);
+
+    it("runs the package README's Vitest examples with its Quick start app under the app's Vitest", () => {
+      const tests = writeReadmeExamples(dir, 'vitest');
+      must('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], dir);
+      const { status, output } = run('npx', ['vitest', 'run', 'readme/'], dir, README_TEST_ENV);
+      expect(status, output).toBe(0);
+      expect(output).toMatch(new RegExp(`Tests\\s+${tests} passed \\(${tests}\\)`));
+    }, STEP_TIMEOUT);
   } else {
+    let node24: string;
+    /** Jest as `nest new` sets it up, on Node 24 (`--experimental-vm-modules`, as the README says). */
+    const jest = (config: string, env: NodeJS.ProcessEnv = {}) =>
+      run(node24, ['--experimental-vm-modules', './node_modules/jest/bin/jest.js', '--config', config], dir, env);
+
     it("runs the app's Jest example on Node 24 (Jest needs Node >= 24.9 to require Nest 12)", () => {
       const nodeDir = join(work, 'node24');
       const pkg = `node-${process.platform}-${process.arch}@${NODE24_VERSION}`;
       must('npm', ['install', '--prefix', nodeDir, '--no-save', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', pkg], work);
-      const node24 = join(nodeDir, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+      node24 = join(nodeDir, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
       expect(must(node24, ['--version'], work).trim()).toBe(`v${NODE24_VERSION}`);
-      const { status, output } = run(node24, ['--experimental-vm-modules', './node_modules/jest/bin/jest.js', '--config', './test/jest-e2e.json'], dir);
+      const { status, output } = jest('./test/jest-e2e.json');
       expect(status, output).toBe(0);
       expect(output).toMatch(/Tests:\s+4 passed, 4 total/);
+    }, STEP_TIMEOUT);
+
+    it("runs the package README's Jest example with its Quick start app under real Jest (ts-jest, CommonJS, Node 24)", () => {
+      const tests = writeReadmeExamples(dir, 'jest');
+      // Type-checked with the app's tsconfig: CommonJS, Jest's own types.
+      must('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], dir);
+      // The app's Jest config, plus the mapping of `.js` endings the README gives for CommonJS apps.
+      const mapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
+      expect(readFileSync(join(root, 'docs/package/70-testing.md'), 'utf8')).toContain(`moduleNameMapper: { '${Object.keys(mapper)[0]!.replaceAll('\\', '\\\\')}': '$1' }`);
+      const config = { ...(JSON.parse(readFileSync(join(dir, 'test/jest-e2e.json'), 'utf8')) as object), moduleNameMapper: mapper };
+      writeFileSync(join(dir, 'readme/test/jest-e2e.json'), JSON.stringify(config, null, 2));
+      const { status, output } = jest('./readme/test/jest-e2e.json', README_TEST_ENV);
+      expect(status, output).toBe(0);
+      expect(output).toMatch(new RegExp(`Tests:\\s+${tests} passed, ${tests} total`));
     }, STEP_TIMEOUT);
   }
 });

@@ -187,29 +187,6 @@ describe('README: the Quick start runs as written against the demo IdP', () => {
   });
 });
 
-describe('README: the testing examples run as written (Vitest, and the Jest one on vitest with globals)', () => {
-  it('compiles the app of the named snippets and runs its tests (test/*.spec.ts, test/*.e2e-spec.ts) green', async () => {
-    const named = packageSnippets().filter((s) => isTypeScript(s) && s.fragment === undefined && s.fileName !== undefined);
-    const specs = named.map((s) => s.fileName!).filter((f) => /\.(e2e-)?spec\.ts$/.test(f));
-    expect(specs).toEqual(expect.arrayContaining(['test/orders.service.spec.ts', 'test/app.e2e-spec.ts', 'test/token-cache.spec.ts']));
-    const project = writeSnippetProject(named);
-    try {
-      const diagnostics = compileSnippets(project, { outDir: join(project.dir, 'dist'), rootDir: project.dir });
-      expect(diagnostics.map((d) => `${d.where}: ${d.message}`)).toEqual([]);
-      // Jest's globals are vitest's here (this repository installs no Jest); Node 20 runs no Jest with Nest 12.
-      writeFileSync(join(project.dir, 'vitest.config.mjs'), `export default { test: { root: 'dist/app', include: ['test/**/*.{spec,e2e-spec}.js'], globals: true, testTimeout: 20000 } };\n`);
-      const vitest = join(repoRoot, 'node_modules/vitest/vitest.mjs');
-      const result = await run(process.execPath, [vitest, 'run', '--config', join(project.dir, 'vitest.config.mjs'), '--reporter=json'], {
-        cwd: project.dir,
-        // The Quick start's AppModule reads these when imported; the tests replace its sources, so nothing is sent there.
-        env: { ...process.env, ORDERS_TOKEN_URL: 'http://127.0.0.1:9/token', ORDERS_CLIENT_ID: 'test', ORDERS_CLIENT_SECRET: 'test', ORDERS_API_URL: 'http://127.0.0.1:9' },
-        maxBuffer: 16 * 1024 * 1024,
-      }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? String(error) }));
-      const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number; numTotalTests: number };
-      expect({ failed: report.numFailedTests, passed: report.numPassedTests }, `${result.stdout}\n${result.stderr}`).toEqual({ failed: 0, passed: report.numTotalTests });
-      expect(report.numPassedTests).toBeGreaterThanOrEqual(3);
-    } finally {
-      project.remove();
-    }
-  }, 240_000);
-});
+// The README's testing examples run under the runners they are written for, with its Quick start app, in the
+// consumer apps of test/consumer-apps.e2e-spec.ts: the Vitest ones in the ESM app, the Jest one under real Jest
+// (Node 24) in the CommonJS app.

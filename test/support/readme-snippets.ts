@@ -9,8 +9,9 @@
  * - A first line `// src/orders.service.ts` names the snippet's file: named snippets form one app across the
  *   README (`app/`), so they can import each other (`import { OrdersService } from '../src/orders.service.js'`);
  *   a name may be used once. Unnamed snippets stand alone, each in its docs file's folder.
- * - Jest examples (`describe`, `it`, `expect`… as globals) are type-checked with vitest's declarations of
- *   those globals standing in for `@types/jest` (which this repository does not install).
+ * - Jest examples (`describe`, `it`, `expect`… as globals) are type-checked here with vitest's declarations of
+ *   those globals standing in for `@types/jest` (which this repository does not install); the CommonJS consumer
+ *   app of test/consumer-apps.e2e-spec.ts type-checks them with `@types/jest` and runs them under Jest.
  * - `<!-- fragment: why -->` on the line before a fence: not compiled (keep this rare; say why).
  */
 import { execFileSync } from 'node:child_process';
