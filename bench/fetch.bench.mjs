@@ -1,10 +1,9 @@
 // tokenFetch against plain fetch with a static Authorization header (same local HTTP server in a child process,
 // same run, interleaved rounds, ratio = median of per-round-pair ratios), then the 401 retry path's own cost
 // for both clients, measured in-process against a fake transport so only the library's work shows.
-import { spawn } from 'node:child_process';
 import axios from 'axios';
 import { attachTokenCache, TokenCache, tokenFetch, tokenFunction } from 'nestjs-token-cache/core';
-import { compare, info } from './harness.mjs';
+import { bearerServerSource, compare, fmt, info, pairedHttpRounds, startServer } from './harness.mjs';
 
 const TARGET = 0.95;
 const CONCURRENCY = 16;
@@ -14,85 +13,35 @@ const MIN_ROUNDS = 9;
 const MAX_MEASURE_MS = 40_000;
 const TOKEN = 'bench-token-0123456789';
 
-const server = spawn(
-  process.execPath,
-  [
-    '-e',
-    `
-  const { createServer } = require('node:http');
-  const expected = 'Bearer ${TOKEN}';
-  const body = JSON.stringify({ ok: true });
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.headers.authorization === expected) { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); }
-      else { res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }); res.end(); }
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-  process.stdin.on('end', () => process.exit(0)).resume();
-  `,
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-const baseURL = `http://127.0.0.1:${port}`;
+const server = await startServer(bearerServerSource(TOKEN));
+const { baseURL } = server;
 
 const cache = new TokenCache({ sources: { api: tokenFunction(() => ({ accessToken: TOKEN, expiresIn: 86_400 })) } });
 const withToken = tokenFetch(cache, { source: 'api', baseURL });
 const plain = (path) => fetch(`${baseURL}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+/** One GET, its body read; resolves with the status. */
+const get = (client) => async () => {
+  const res = await client('/resource');
+  await res.arrayBuffer();
+  return res.status;
+};
 
-/** `n` GETs with CONCURRENCY in flight, each body read; returns requests per second. Any non-200 aborts the run. */
-async function round(client, n) {
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) {
-        next++;
-        const res = await client('/resource');
-        if (res.status !== 200) throw new Error(`unexpected status ${res.status}`);
-        await res.arrayBuffer();
-      }
-    }),
-  );
-  return (n * 1e9) / Number(process.hrtime.bigint() - start);
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (let i = 0; i < 2; i++) {
-  await round(withToken, REQUESTS_PER_ROUND / 2);
-  await round(plain, REQUESTS_PER_ROUND / 2);
-}
-const t = [];
-const p = [];
-const ratios = [];
-const measureStart = Date.now();
-for (let r = 0; r < MAX_ROUNDS && (r < MIN_ROUNDS || Date.now() - measureStart < MAX_MEASURE_MS); r++) {
-  let tr;
-  let pr;
-  if (r % 2 === 0) {
-    tr = await round(withToken, REQUESTS_PER_ROUND);
-    pr = await round(plain, REQUESTS_PER_ROUND);
-  } else {
-    pr = await round(plain, REQUESTS_PER_ROUND);
-    tr = await round(withToken, REQUESTS_PER_ROUND);
-  }
-  t.push(tr);
-  p.push(pr);
-  ratios.push(tr / pr);
-}
-const ratio = median(ratios);
-const ok = ratio >= TARGET && cache.stats().fetches === 1;
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(`fetch GETs, ${CONCURRENCY} in flight, ${ratios.length} interleaved round pairs of ${REQUESTS_PER_ROUND}, ratio = median of pair ratios (higher ratio is better):`);
+const run = await pairedHttpRounds({
+  subject: get(withToken),
+  baseline: get(plain),
+  perRound: REQUESTS_PER_ROUND,
+  concurrency: CONCURRENCY,
+  minRounds: MIN_ROUNDS,
+  maxRounds: MAX_ROUNDS,
+  maxMeasureMs: MAX_MEASURE_MS,
+});
+const ok = run.ratio >= TARGET && cache.stats().fetches === 1;
+console.log(`fetch GETs, ${CONCURRENCY} in flight, ${run.rounds} interleaved round pairs of ${REQUESTS_PER_ROUND}, ratio = median of pair ratios (higher ratio is better):`);
 console.log(
-  `${'tokenFetch vs fetch + static header'.padEnd(50)} ${fmt(median(t)).padStart(8)} req/s vs ${fmt(median(p)).padStart(8)} req/s  ratio ${ratio.toFixed(3)}  target >= ${TARGET}  ${ok ? 'PASS' : 'FAIL'}`,
+  `${'tokenFetch vs fetch + static header'.padEnd(50)} ${fmt(run.subjectRps).padStart(8)} req/s vs ${fmt(run.baselineRps).padStart(8)} req/s  ratio ${run.ratio.toFixed(3)}  target >= ${TARGET}  ${ok ? 'PASS' : 'FAIL'}`,
 );
 console.log(`token fetches: ${cache.stats().fetches} (expected 1)`);
-server.stdin.end();
-server.kill();
+server.stop();
 
 // The retry path: every call is rejected once and retried (invalidate, one token fetch from an in-memory
 // source, the request rebuilt), against the floor of any retry: two calls of the same transport.
