@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOwnRedis } from './support/global-redis.js';
+import { freePort, startOwnRedis } from './support/global-redis.js';
 import { redisServerInstalled } from './support/redis-test-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -135,7 +135,7 @@ describe.runIf(redisServerInstalled())('npm test leaves the machine as it found 
 
   it("the suite's own Redis never binds to a busy port: a port taken after the check is skipped, and only its own server is stopped", async () => {
     const ports = [foreignPort];
-    const own = await startOwnRedis(async () => ports.shift() ?? (await freeLoopbackPort()));
+    const own = await startOwnRedis(async () => ports.shift() ?? (await freePort()));
     try {
       expect(own.tried[0]).toBe(foreignPort);
       expect(own.port).not.toBe(foreignPort);
@@ -156,17 +156,6 @@ describe.runIf(redisServerInstalled())('npm test leaves the machine as it found 
     expect(commands.filter((line) => /redis-cli|redis-server\s+-|shutdown|\bkill(all)?\b|pkill|flushall/i.test(line))).toEqual([]);
   });
 });
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Whether `version` (`20.20.2`) is in an npm `engines.node` range, in the forms lockfiles hold: clauses joined by

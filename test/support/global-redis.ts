@@ -15,7 +15,8 @@ import { join } from 'node:path';
 
 export const SKIP_REASON_ENV = 'TOKEN_CACHE_TEST_REDIS_SKIP_REASON';
 
-function freePort(): Promise<number> {
+/** A free loopback port (free when asked: take it at once, and expect it may be gone). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
