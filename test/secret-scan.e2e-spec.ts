@@ -32,13 +32,19 @@ import { startMockIdp, type MockIdp } from './support/mock-idp.js';
 import { CLIENT_SECRET as GRANTS_SECRET, startGrantsIdp, type GrantsIdp } from './support/grants-idp.js';
 import { bootObservedApp, type ObservedApp } from './support/observed-app.js';
 import { startResourceServer, type ResourceServer } from './support/resource-server.js';
+import { echoOf, findLeaks } from './support/secret-encodings.js';
 
-const CLIENT_SECRET = 'cs-7f3a91d2-client-secret-value';
-const REFRESH_TOKEN = 'rt-51c0ffee-initial-refresh-token';
+// Secrets hold characters that every encoding changes ('+', '/', '=', '~', a space), so each encoding is a distinct needle.
+const CLIENT_SECRET = 'cs-7f3a91d2+client/secret=value~ x';
+const REFRESH_TOKEN = 'rt-51c0ffee/initial+refresh=token';
 const USER_REFRESH_TOKEN = 'rt-u5er-0ff1ce-refresh-token';
 const userRefreshTokens = new Map<string, string>();
 let userDbBroken = false;
-const API_KEY = 'ak-9e8d7c6b-login-api-key';
+const API_KEY = 'ak-9e8d7c6b/login+api=key';
+// A value a token function declares secret (`secrets`), which its error's cause chain repeats in several encodings.
+const FN_SECRET = 'fn-2a7c/declared+secret=1';
+// A password in a tokenUrl: refused at construction, and never repeated.
+const URL_PASSWORD = 'pw-77e1c0de/url+password';
 const OPAQUE = 'opaque-at-4d2e6f80-';
 // staticToken (an API key used as a bearer token): a secret like any token.
 const STATIC_KEY = 'sk-3b9e77aa-static-api-key';
@@ -61,7 +67,7 @@ describe('secret scan', () => {
   let observed: ObservedApp;
   let otel: TestMetrics;
   /** Every secret and token value that must never show up. */
-  const secrets = new Set<string>([CLIENT_SECRET, REFRESH_TOKEN, API_KEY, STATIC_KEY, ...DPOP_SECRETS, GRANTS_SECRET]);
+  const secrets = new Set<string>([FN_SECRET, URL_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN, API_KEY, STATIC_KEY, ...DPOP_SECRETS, GRANTS_SECRET]);
   // The enterprise grants: subject tokens, actor tokens and assertions (file, function) are secrets too.
   let grants: GrantsIdp;
   const assertionDir = mkdtempSync(join(tmpdir(), 'scan-assertion-'));
@@ -145,6 +151,13 @@ describe('secret scan', () => {
             },
           }),
           key: staticToken(STATIC_KEY, { expiresIn: 600 }),
+          declared: tokenFunction(
+            async () => {
+              const inner = new Error(`vault said: ${FN_SECRET} / ${encodeURIComponent(FN_SECRET)} / ${Buffer.from(FN_SECRET).toString('base64')}`);
+              throw new Error(`login failed (${Buffer.from(FN_SECRET).toString('base64url')})`, { cause: new Error('retry failed', { cause: inner }) });
+            },
+            { secrets: [FN_SECRET] },
+          ),
         },
         clock,
         random: () => 0.5,
@@ -189,6 +202,11 @@ describe('secret scan', () => {
         const e = error as Error & Record<string, unknown>;
         // The library's own errors: message, and every own property a logger might serialize.
         if (e?.name?.startsWith('Token')) record(`${what} error`, { ...e, message: e.message, stack: e.stack });
+        // What a logger prints: util.inspect of the error (its cause chain, hidden fields), and each cause.
+        record(`${what} inspect`, inspect(error, { depth: 20, showHidden: true, getters: true }));
+        for (let cause = (error as { cause?: unknown })?.cause, depth = 0; cause !== undefined && depth < 10; cause = (cause as { cause?: unknown })?.cause, depth++) {
+          record(`${what} cause ${depth}`, inspect(cause, { depth: 20, showHidden: true }));
+        }
       }
     };
 
@@ -274,6 +292,31 @@ describe('secret scan', () => {
     clock.advance(60_000);
     await attempt('svc empty 200', () => cache.refresh('svc'));
 
+    // An IdP that echoes every secret it knows in every encoding, in error_description and in error itself, on
+    // every kind of failure reply (a 2xx with error included).
+    const echoed = () => [CLIENT_SECRET, REFRESH_TOKEN, userRefreshTokens.get('alice')!, leakyToken, DPOP_SECRETS.at(-1)!].filter(Boolean);
+    for (const status of [400, 401, 429, 500, 503, 200]) {
+      for (const body of [
+        { error: 'invalid_grant', error_description: echoOf(echoed()) },
+        { error: CLIENT_SECRET, error_description: encodeURIComponent(REFRESH_TOKEN) },
+        { error: `invalid_client ${new URLSearchParams({ s: CLIENT_SECRET }).toString()}`, error_uri: `https://idp.example/e?rt=${encodeURIComponent(REFRESH_TOKEN)}` },
+      ]) {
+        idp.failWith = { status, body };
+        clock.advance(60_000);
+        await attempt(`svc echo ${status}`, () => cache.refresh('svc'));
+        await attempt(`post echo ${status}`, () => cache.refresh('post'));
+        await attempt(`user echo ${status}`, () => cache.refresh('user'));
+        await attempt(`perUser echo ${status}`, () => cache.refresh('perUser', { subject: 'alice' }));
+        await attempt(`dpop echo ${status}`, () => cache.refresh('dpop'));
+      }
+    }
+    idp.failWith = undefined;
+    // A token function's error whose cause chain repeats a declared secret.
+    await attempt('declared', () => cache.getToken('declared'));
+    // A tokenUrl with a password: refused at construction, without the password.
+    await attempt('tokenUrl password', async () => clientCredentials({ tokenUrl: `https://svc:${URL_PASSWORD}@idp.example/token`, clientId: 'svc', clientSecret: CLIENT_SECRET }));
+    await attempt('issuer password', async () => clientCredentials({ issuer: `https://svc:${encodeURIComponent(URL_PASSWORD)}@idp.example`, clientId: 'svc', clientSecret: CLIENT_SECRET }));
+
     // A token function whose error repeats the token it holds.
     loginFails = true;
     clock.advance(600_000);
@@ -315,21 +358,8 @@ describe('secret scan', () => {
     expect(outputs.some((o) => o.what === 'health' && o.text.includes('"down"'))).toBe(true);
     expect(secrets.size).toBeGreaterThan(8);
 
-    const leaks: string[] = [];
-    for (const secret of secrets) {
-      // A JWT's signature alone is as good as the token: look for it too.
-      const needles = secret.startsWith('eyJ') ? [secret, secret.split('.')[2]!] : [secret];
-      // …and in every encoding a careless message could carry it in: percent, form, base64, base64url.
-      needles.push(
-        encodeURIComponent(secret),
-        new URLSearchParams({ v: secret }).toString().slice(2),
-        Buffer.from(secret).toString('base64'),
-        Buffer.from(secret).toString('base64url'),
-      );
-      for (const output of outputs) {
-        for (const needle of needles) if (output.text.includes(needle)) leaks.push(`${output.what}: …${output.text.slice(Math.max(0, output.text.indexOf(needle) - 80), output.text.indexOf(needle) + 20)}…`);
-      }
-    }
+    // Every secret in every encoding (test/support/secret-encodings.ts), in every output.
+    const leaks = findLeaks(secrets, outputs);
     expect(leaks).toEqual([]);
   });
 });
