@@ -178,6 +178,30 @@ describe('proxy variables and the fetch option', () => {
     );
   });
 
+  it.each([
+    [403, false, /refused to open a tunnel .*HTTP 403: the proxy does not allow this destination/],
+    [407, false, /HTTP 407, proxy authentication required/],
+    [502, true, /refused to open a tunnel .*HTTP 502/],
+  ])('a proxy that refuses the tunnel with %i is a TokenFetchError naming the proxy (no credentials) and its status', async (status, retryable, text) => {
+    const idp = await startGrantsIdp();
+    const refusing = await startForwardProxy({ refuse: status });
+    closers.push(() => idp.close(), () => refusing.close());
+    const withCredentials = new URL(refusing.url);
+    withCredentials.username = 'proxy-user';
+    withCredentials.password = 'proxy-Secr3t-pw';
+    process.env.HTTP_PROXY = withCredentials.toString();
+    const source = clientCredentials({ tokenUrl: idp.tokenUrl, clientId: 'svc', clientSecret: CLIENT_SECRET });
+    closers.push(() => source.close?.());
+    const error = (await source.fetchToken({ source: 'api' }, ctx()).catch((e: unknown) => e)) as TokenFetchError;
+    expect(error).toMatchObject({ name: 'TokenFetchError', retryable });
+    expect(error.message).toMatch(text);
+    expect(error.message).toContain(`HTTP_PROXY (${new URL(refusing.url).origin})`);
+    expect(error.message).toContain(new URL(idp.tokenUrl).host);
+    expect(`${error.message}${inspect(error, { depth: 5 })}`).not.toMatch(/proxy-Secr3t-pw|proxy-user/);
+    expect(refusing.seen).toEqual([`CONNECT ${new URL(idp.tokenUrl).host}`]);
+    expect(idp.requests).toHaveLength(0);
+  });
+
   it('a proxy that cannot be reached is a retryable TokenFetchError', async () => {
     const idp = await startGrantsIdp();
     closers.push(() => idp.close());

@@ -98,6 +98,36 @@ export function createOAuthTransport(factory: string, tls: unknown, customFetch:
   };
 }
 
+/**
+ * A proxy's refusal to open the tunnel (undici: `Proxy response (403) !== 200 when HTTP Tunneling`) somewhere
+ * in `error`'s cause chain: the proxy's status, and which proxy (scheme, host and port from the variable
+ * that applies to `url`, never its credentials).
+ */
+export function proxyRefusal(error: unknown, url: string): { status: number; proxy: string } | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 6 && e !== null && typeof e === 'object'; depth++) {
+    const match = /Proxy response \((\d{3})\) !== 200/.exec(String((e as { message?: unknown }).message ?? ''));
+    if (match !== null) return { status: Number(match[1]), proxy: proxyFor(url) };
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** `HTTPS_PROXY (http://proxy.corp:3128)`: the variable that applies to `url` (lower case wins, as in undici) and its origin, no credentials. */
+function proxyFor(url: string): string {
+  const env = process.env;
+  const https = url.startsWith('https:');
+  const candidates: [string, string | undefined][] = https
+    ? [['https_proxy', env.https_proxy], ['HTTPS_PROXY', env.HTTPS_PROXY], ['http_proxy', env.http_proxy], ['HTTP_PROXY', env.HTTP_PROXY]]
+    : [['http_proxy', env.http_proxy], ['HTTP_PROXY', env.HTTP_PROXY]];
+  const [name, value] = candidates.find(([, v]) => v) ?? ['the proxy', undefined];
+  try {
+    return value === undefined ? name : `${name} (${new URL(value).origin})`;
+  } catch {
+    return name;
+  }
+}
+
 /** Whether a proxy variable is set (either case): then undici's EnvHttpProxyAgent decides, NO_PROXY included. */
 function proxyConfigured(): boolean {
   const env = process.env;

@@ -34,7 +34,7 @@ import {
   type PrivateKeyWithId,
 } from './oauth-client-auth.js';
 import { EndpointResolver } from './oauth-discovery.js';
-import { createOAuthTransport, type OAuthFetch, type OAuthTlsOptions, type OAuthTransport } from './oauth-egress.js';
+import { createOAuthTransport, proxyRefusal, type OAuthFetch, type OAuthTlsOptions, type OAuthTransport } from './oauth-egress.js';
 import type { TokenFetchContext } from './token-source.interface.js';
 import { sourceMessages } from './token-sources.messages.js';
 
@@ -303,7 +303,7 @@ export class OAuthGrantClient {
     try {
       res = await this.transport.fetch(url, { method: init.method, headers: init.headers, body: init.body, redirect: init.redirect, signal });
     } catch (error) {
-      throw transportError(error, source, signal);
+      throw transportError(error, source, signal, url);
     }
     let text: string;
     try {
@@ -427,11 +427,28 @@ export function abortedError(source: string, signal: AbortSignal): TokenCacheErr
 }
 
 /** A fetch that threw: aborted (timeout, shutdown) or a network error. Both retryable. */
-function transportError(error: unknown, source: string, signal: AbortSignal): TokenCacheError {
+function transportError(error: unknown, source: string, signal: AbortSignal, url?: string): TokenCacheError {
   if (signal.aborted) return abortedError(source, signal);
-  const e = error as { message?: string; cause?: { code?: string; message?: string } };
-  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
-  return new TokenFetchError(sourceMessages.network(source, detail), { source, retryable: true, cause: error });
+  const refused = url === undefined ? undefined : proxyRefusal(error, url);
+  if (refused !== undefined) {
+    // A gateway error of the proxy may pass; a refusal (403, 407) is configuration: back off like other 4xx.
+    const retryable = refused.status >= 500 || refused.status === 429;
+    return new TokenFetchError(sourceMessages.proxyRefused(source, refused.proxy, refused.status, new URL(url!).host), { source, retryable, cause: error });
+  }
+  return new TokenFetchError(sourceMessages.network(source, networkDetail(error)), { source, retryable: true, cause: error });
+}
+
+/** The most telling part of a network error: the first string `code` in its cause chain (`ECONNREFUSED`), else the innermost message. */
+function networkDetail(error: unknown): string {
+  let e: unknown = error;
+  let message = String(error);
+  for (let depth = 0; depth < 6 && e !== null && typeof e === 'object'; depth++) {
+    const { code, message: m, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof code === 'string' && code !== '') return code;
+    if (typeof m === 'string' && m !== '') message = m;
+    e = cause;
+  }
+  return message;
 }
 
 /** Whatever openid-client threw, as one of our errors: ours come back wrapped in its ClientError's `cause`. */

@@ -10,6 +10,10 @@ export const sourceMessages = {
     hintFor(status, oauthError, grantType),
   network: (source: string, detail: string) =>
     `Fetching a token for source "${source}" failed: the token endpoint could not be reached (${detail}). Check "tokenUrl" and the network.`,
+  proxyRefused: (source: string, proxy: string, status: number, host: string) =>
+    `Fetching a token for source "${source}" failed: the proxy ${proxy} refused to open a tunnel to ${host} ` +
+    `(HTTP ${status}${status === 407 ? ', proxy authentication required: put the credentials in the proxy URL' : status === 403 ? ': the proxy does not allow this destination' : ''}). ` +
+    'Check the proxy variables and NO_PROXY.',
   aborted: (source: string) => `Fetching a token for source "${source}" was aborted (timeout or shutdown) before the token endpoint answered.`,
   truncated: () => `the reply ended before its body was complete (truncated)`,
   tooLarge: (maxBytes: number) =>
