@@ -89,13 +89,15 @@ type AnyParams = TokenParams & { subjectToken?: unknown };
  * not looked for: counting an object's names on every hit would cost the reused-object path a fifth of its
  * speed), and the by-subject shortcut only for a plain object whose one name is `subject` (a fresh
  * `{ subject, bogus }`, a class instance or a Proxy goes through `build`, which rejects it).
- * Params with a `subjectToken` are never remembered: the memo would keep the token (RFC 8693 subject tokens
- * are hashed into the key and kept nowhere), so each such lookup hashes it afresh.
+ * Params with a `subjectToken` are never remembered here (a source's memo is reachable from the cache, and
+ * would show the token): their key is built again each time, with the digest from `subjectTokenDigest`.
  */
 export class KeyMemo {
   private last: KeySnapshot | undefined;
   private readonly byObject = new WeakMap<object, KeySnapshot>();
   private readonly bySubject = new Map<string, string>();
+  /** Keys of subject-token-only params, by the token's digest (never by the token). */
+  private readonly bySubjectToken = new Map<string, string>();
 
   /**
    * @param sourceKey the source's own escaped key
@@ -130,8 +132,20 @@ export class KeyMemo {
       }
       return key;
     }
+    const { subjectToken } = params;
+    if (typeof subjectToken === 'string' && isOnly(params, 'subjectToken')) {
+      // On-behalf-of with the source's defaults: one key string per digest (never per token), so a warm lookup
+      // reuses it; the same plain-object rule as the by-subject shortcut, so validation is never skipped.
+      const digest = subjectTokenDigest(subjectToken);
+      let key = this.bySubjectToken.get(digest);
+      if (key === undefined) {
+        key = this.build(this.sourceKey, params);
+        this.remember(this.bySubjectToken, digest, key);
+      }
+      return key;
+    }
     const key = this.build(this.sourceKey, params);
-    if (params.subjectToken !== undefined) return key;
+    if (subjectToken !== undefined) return key;
     const snapshot = snapshotOf(params, key);
     this.byObject.set(params, snapshot);
     this.last = snapshot;
@@ -139,8 +153,12 @@ export class KeyMemo {
   }
 
   private rememberSubject(subject: string, key: string): void {
-    if (this.bySubject.size >= this.maxSubjects) this.bySubject.delete(this.bySubject.keys().next().value!);
-    this.bySubject.set(subject, key);
+    this.remember(this.bySubject, subject, key);
+  }
+
+  private remember(map: Map<string, string>, id: string, key: string): void {
+    if (map.size >= this.maxSubjects) map.delete(map.keys().next().value!);
+    map.set(id, key);
   }
 }
 
@@ -163,10 +181,15 @@ function snapshotOf(params: AnyParams, key: string): KeySnapshot {
  * Only such objects may be answered by subject without `build` (which validates): `{ subject, bogus }` may not.
  */
 function isSubjectOnly(params: object): boolean {
+  return isOnly(params, 'subject');
+}
+
+/** A plain, Proxy-free object whose one enumerable name is `field`. */
+function isOnly(params: object, field: string): boolean {
   const proto: unknown = Object.getPrototypeOf(params);
   if (proto !== Object.prototype && proto !== null) return false;
   let n = 0;
-  for (const name in params) if (name !== 'subject' || ++n > 1) return false;
+  for (const name in params) if (name !== field || ++n > 1) return false;
   // `build` refuses a Proxy, so the shortcut may not answer one either.
   return n === 1 && !types.isProxy(params);
 }

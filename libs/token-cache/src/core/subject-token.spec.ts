@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { capBySubjectToken, subjectTokenDigest, subjectTokenExpiresAt } from './subject-token.js';
 
@@ -8,6 +9,13 @@ describe('subject token rules', () => {
   it('digest: base64url SHA-256, one per token', () => {
     expect(subjectTokenDigest('a')).toMatch(/^[\w-]{43}$/);
     expect(subjectTokenDigest('a')).not.toBe(subjectTokenDigest('b'));
+  });
+
+  it('digest: the same SHA-256 whether remembered or not (more tokens than the memo holds, then the first again)', () => {
+    const sha = (t: string) => createHash('sha256').update(t).digest('base64url');
+    const tokens = Array.from({ length: 1_500 }, (_, i) => `subject-token-${i}`);
+    for (const t of tokens) expect(subjectTokenDigest(t)).toBe(sha(t));
+    for (const t of [tokens[0]!, tokens[1_499]!, tokens[0]!]) expect(subjectTokenDigest(t)).toBe(sha(t));
   });
 
   it('expiry: the JWT exp in ms; undefined for opaque tokens, JWE, bad payloads and non-numeric exp', () => {

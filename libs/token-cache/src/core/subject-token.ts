@@ -2,7 +2,7 @@
  * The subject token of an on-behalf-of request (RFC 8693): never kept, only its digest (for the cache key)
  * and its JWT `exp` (the exchanged token is not used past it).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 
@@ -23,9 +23,23 @@ export function resolveSubjectToken(option: SubjectTokenOption | undefined, sour
   return value;
 }
 
+/**
+ * Digests of the subject tokens seen last (at most MAX_RECENT_DIGESTS, oldest dropped first), so a warm
+ * on-behalf-of lookup costs a map lookup instead of a SHA-256 of a ~1 KB JWT on every call. Module-private:
+ * in this process's memory only, like the request that carried the token; reachable from no cache object,
+ * never in a store, an entry or any output.
+ */
+const recentDigests = new Map<string, string>();
+const MAX_RECENT_DIGESTS = 1_000;
+
 /** SHA-256 of the subject token, base64url (43 characters): what the cache key holds instead of the token. */
 export function subjectTokenDigest(subjectToken: string): string {
-  return createHash('sha256').update(subjectToken).digest('base64url');
+  const known = recentDigests.get(subjectToken);
+  if (known !== undefined) return known;
+  const digest = hash('sha256', subjectToken, 'base64url');
+  if (recentDigests.size >= MAX_RECENT_DIGESTS) recentDigests.delete(recentDigests.keys().next().value!);
+  recentDigests.set(subjectToken, digest);
+  return digest;
 }
 
 /**
