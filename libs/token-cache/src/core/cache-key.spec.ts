@@ -145,3 +145,17 @@ describe('KeyMemo and subject tokens (RFC 8693): keyed by digest, remembered now
     expect(inspect(memo, { depth: 10, showHidden: true })).not.toContain(token);
   });
 });
+
+describe('KeyMemo: the subject-token shortcut never skips validation', () => {
+  it('a fresh { subjectToken, bogus } after a warm { subjectToken } goes through build (which rejects it)', () => {
+    const memo = new KeyMemo('obo', 3, (k, p) => {
+      if (Object.keys(p).some((n) => !['subject', 'scopes', 'audience', 'resource', 'subjectToken'].includes(n))) throw new Error('bogus field');
+      return appendParams(k, p);
+    });
+    const subjectToken = 'subject-token-for-validation';
+    const key = memo.keyOf({ subjectToken });
+    expect(memo.keyOf({ subjectToken })).toBe(key);
+    expect(() => memo.keyOf({ subjectToken, bogus: 1 } as never)).toThrow('bogus field');
+    expect(() => memo.keyOf(new Proxy({ subjectToken }, {}) as never)).not.toThrow(); // build decides (here: accepts)
+  });
+});
