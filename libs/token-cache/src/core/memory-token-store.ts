@@ -15,6 +15,12 @@ export class MemoryTokenStore implements TokenStore {
   readonly type: string = 'memory';
   readonly reachable: boolean = true;
   private readonly lru: LRUCache<string, StoredToken>;
+  /**
+   * The same entries in a plain Map, for `peek`: a peek changes no LRU order, so it needs none of lru-cache's
+   * bookkeeping (options, diagnostics, recency), and the warm `peek` is a Map lookup. Kept in step by `set`
+   * and by lru-cache's dispose, which runs for every entry it drops (evicted, deleted, replaced, cleared).
+   */
+  private readonly byKey = new Map<string, StoredToken>();
   private readonly listeners = new Set<(event: TokenStoreEvent) => void>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
@@ -30,6 +36,7 @@ export class MemoryTokenStore implements TokenStore {
       max: options.maxEntries ?? DEFAULTS.maxEntries,
       // Expiry is the cache's business (expired entries stay visible until cleanup), so no ttl here.
       dispose: (token, key, reason) => {
+        if (this.byKey.get(key) === token) this.byKey.delete(key);
         if (reason === 'evict') this.emit({ type: 'evicted', key, token });
       },
     });
@@ -44,7 +51,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   peek(key: string): StoredToken | undefined {
-    return this.lru.peek(key);
+    return this.byKey.get(key);
   }
 
   get(key: string): Promise<StoredToken | undefined> {
@@ -53,6 +60,7 @@ export class MemoryTokenStore implements TokenStore {
 
   set(key: string, token: StoredToken): Promise<void> {
     this.lru.set(key, token);
+    if (this.lru.has(key)) this.byKey.set(key, token);
     return Promise.resolve();
   }
 
@@ -63,7 +71,7 @@ export class MemoryTokenStore implements TokenStore {
   /** Synchronous `delete`, for stores that keep a memory tier of their own. */
   deleteSync(key: string, accessToken?: string): boolean {
     if (accessToken !== undefined) {
-      const current = this.lru.peek(key);
+      const current = this.byKey.get(key);
       if (current === undefined || current.accessToken !== accessToken) return false;
     }
     return this.lru.delete(key);
