@@ -88,8 +88,15 @@ describe('runSource', () => {
 describe('sameTokenSameLife', () => {
   const held: StoredToken = { accessToken: 'a', tokenType: 'Bearer', expiresAt: 10_000, receivedAt: 1_000, fetchMs: 7, source: 's' };
 
-  it('the same token read again keeps its first arrival (and fetch time), so its lifetime never shrinks', () => {
-    expect(sameTokenSameLife(held, { ...held, receivedAt: 5_000, fetchMs: 1 })).toEqual({ ...held });
+  it('the same token read again keeps its first arrival, so its lifetime never shrinks, and says when it was read', () => {
+    expect(sameTokenSameLife(held, { ...held, receivedAt: 5_000, fetchMs: 1 })).toEqual({ ...held, fetchMs: 1, fetchedAt: 5_000 });
+  });
+
+  it('starts a new life when the first one would leave the token usable for less than a second (else every call reads it again)', () => {
+    const reread = { ...held, receivedAt: 9_000 };
+    // Under its first life the token stopped being usable at 9_100 (say): read at 9_000, it gets a life of its own.
+    expect(sameTokenSameLife(held, reread, () => 9_100)).toBe(reread);
+    expect(sameTokenSameLife(held, reread, () => 10_000)).toMatchObject({ receivedAt: 1_000, fetchedAt: 9_000 });
   });
 
   it('a new token, no held one, or an older read is left as it is', () => {

@@ -9,9 +9,9 @@ import { capBySubjectToken } from './subject-token.js';
 import { TokenFetchError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
 import type { Clock, TokenRequest } from './token-cache.types.js';
-import { validateTokenResponse } from './token-response.js';
+import { validateTokenResponse, type ValidTokenResponse } from './token-response.js';
 import type { StoredToken, TokenStore } from './token-store.interface.js';
-import { replyTimes } from './token-timing.js';
+import { MIN_REFRESH_INTERVAL_MS, replyTimes } from './token-timing.js';
 
 export interface SourceRunContext {
   clock: Clock;
@@ -31,6 +31,11 @@ export interface SourceRunContext {
   running: Set<() => void>;
   /** True once the cache is closed: a call started then is stopped at once. */
   closed: boolean;
+  /**
+   * Told when a reply left its token less than MIN_TOKEN_LIFETIME_MS (token-timing.ts), with what the IdP sent
+   * (never the token): the token is used for that minimum instead, and the cache logs it.
+   */
+  shortLifetime?: (sent: string) => void;
 }
 
 /** A source's DPoP key, when it has a real one (a custom source could put anything there). */
@@ -70,6 +75,7 @@ export async function runSource(source: TokenSource, request: TokenRequest, ctx:
     });
     // JWT exp - iat from arrival, refresh_in (token-timing.ts); a token file's absolute exp stays as it is.
     const times = replyTimes(valid, ctx.maxTtlMs, source.kind !== 'file');
+    if (times.shortLifetimeMs !== undefined) ctx.shortLifetime?.(describeSentExpiry(valid, times.shortLifetimeMs));
     return {
       accessToken: valid.accessToken,
       tokenType: valid.tokenType,
@@ -93,12 +99,33 @@ export async function runSource(source: TokenSource, request: TokenRequest, ctx:
   }
 }
 
+/** What a reply said about its expiry, for the short-lifetime warning: names and times, never the token. */
+export function describeSentExpiry(valid: ValidTokenResponse, lifetimeMs: number): string {
+  const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
+  const left = lifetimeMs < 0 ? `${Math.round(-lifetimeMs)} ms before it arrived` : `${Math.round(lifetimeMs)} ms after it arrived`;
+  switch (valid.expirySource) {
+    case 'expiresIn':
+      return `expires_in ${(valid.expiresInMs ?? lifetimeMs) / 1000} s`;
+    case 'expiresAt':
+      return `expiresAt ${iso(valid.expiresAt)}, ${left} (is its clock behind ours?)`;
+    case 'jwt':
+      return `a JWT with exp ${iso(valid.jwtExpMs ?? valid.expiresAt)}${valid.jwtIatMs !== undefined ? ` and iat ${iso(valid.jwtIatMs)}` : ''}, ${left}`;
+    default:
+      return `no expiry, and the default lifetime is ${Math.round(lifetimeMs)} ms`;
+  }
+}
+
 /**
  * A source that hands out the token it already gave (a token file not yet rotated, an SDK's own cache) does
  * not renew its life: the lifetime runs from when the token was first received, so re-reading it never
- * shrinks its skew towards zero. `held` is the token the cache holds for the key, if any.
+ * shrinks its skew towards zero; `fetchedAt` says when it was read again (no refresh starts sooner than a
+ * second after that). `held` is the token the cache holds for the key, if any. `usableUntil` gives the timing
+ * of a token: when the first life would leave the token usable for less than a second from now, it starts a
+ * new life instead (else every call would read it again).
  */
-export function sameTokenSameLife(held: StoredToken | undefined, token: StoredToken): StoredToken {
+export function sameTokenSameLife(held: StoredToken | undefined, token: StoredToken, usableUntil?: (token: StoredToken) => number): StoredToken {
   if (held === undefined || held.accessToken !== token.accessToken || held.receivedAt >= token.receivedAt) return token;
-  return { ...token, receivedAt: held.receivedAt, ...(held.fetchMs !== undefined && { fetchMs: held.fetchMs }) };
+  const same: StoredToken = { ...token, receivedAt: held.receivedAt, fetchedAt: token.receivedAt };
+  if (usableUntil !== undefined && usableUntil(same) < token.receivedAt + MIN_REFRESH_INTERVAL_MS) return token;
+  return same;
 }

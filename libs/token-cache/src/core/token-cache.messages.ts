@@ -19,5 +19,8 @@ export const messages = {
     `Invalid token parameters${method ? ` for ${method}()` : ''}: "${field}" ${problem.startsWith('is ') || problem.startsWith('has ') ? problem : `— ${problem}`}.`,
   unknownOption: (option: string, suggestion: string | undefined) =>
     `Unknown token cache option "${option}"${suggestion ? `: did you mean "${suggestion}"?` : '. Remove it, or check its spelling against the documented options.'}`,
+  shortLifetime: (source: string, sent: string, minMs: number) =>
+    `Token source "${source}" sent a token with ${sent}: it is used for ${minMs} ms (the shortest lifetime) and fetched again after that, ` +
+    'so that not every call fetches. Check the identity provider\'s token lifetime and clock (logged once until it sends a longer-lived token).',
   closed: (source: string) => `The token cache was closed while fetching a token for source "${source}".`,
 } as const;

@@ -5,7 +5,7 @@ import { messages } from './token-cache.messages.js';
 import type { TokenSource } from './sources/token-source.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 import type { Clock, TokenCacheLogger } from './token-cache.types.js';
-import { assertKnownOptions, assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
+import { assertKnownOptions, assertLifetimeMs, assertNonNegativeInt, assertPositiveInt, assertTimerMs, describeValue } from './validate.js';
 
 /**
  * The default of each numeric option. `refreshBeforeExpiryMs` is `undefined`: unset selects the adaptive
@@ -39,7 +39,7 @@ export interface TokenCacheOptions {
    * finish before the token stops being usable). See "Timing" in the README.
    */
   refreshBeforeExpiryMs?: number;
-  /** Lifetime of a token with no expiry information (no expires_in, not a JWT with exp). Default 300_000 ms. */
+  /** Lifetime of a token with no expiry information (no expires_in, not a JWT with exp). Default 300_000 ms, at least 1_000. */
   defaultTtlMs?: number;
   /** A fetch is aborted after this long (a source's `timeoutMs` wins). Default 10_000 ms. */
   fetchTimeoutMs?: number;
@@ -47,7 +47,7 @@ export interface TokenCacheOptions {
   cleanupIntervalMs?: number;
   /**
    * Longest lifetime given to any token, in ms: a longer `expires_in` / `expiresAt` / JWT `exp` is cut to it,
-   * so every `expiresAt` is a valid date and every shared-store key has a TTL. Default 86_400_000 (24 h).
+   * so every `expiresAt` is a valid date and every shared-store key has a TTL. Default 86_400_000 (24 h), at least 1_000.
    */
   maxTtlMs?: number;
   /**
@@ -130,6 +130,8 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
         messages.config(`sources.${name}`, 'expected a token source (clientCredentials(), refreshTokenGrant(), tokenFunction(), fileToken() or an object with fetchToken())'),
       );
     }
+    // A custom source's own lifetime default has the cache option's floor (the factories check theirs).
+    assertLifetimeMs(`sources.${name}.defaultTtlMs`, (source as TokenSource).defaultTtlMs);
   }
   assertPositiveInt('maxEntries', options.maxEntries);
   if (typeof options.maxEntries === 'number' && options.maxEntries > MAX_ENTRIES_LIMIT) {
@@ -137,10 +139,10 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
   }
   assertNonNegativeInt('expirySkewMs', options.expirySkewMs);
   assertNonNegativeInt('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs);
-  assertPositiveInt('defaultTtlMs', options.defaultTtlMs);
+  assertLifetimeMs('defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('fetchTimeoutMs', options.fetchTimeoutMs);
   assertTimerMs('cleanupIntervalMs', options.cleanupIntervalMs);
-  assertPositiveInt('maxTtlMs', options.maxTtlMs);
+  assertLifetimeMs('maxTtlMs', options.maxTtlMs);
   if (typeof options.maxTtlMs === 'number' && options.maxTtlMs > MAX_TTL_LIMIT_MS) {
     throw new TokenCacheConfigError('maxTtlMs', messages.config('maxTtlMs', `expected at most ${MAX_TTL_LIMIT_MS} ms (ten years), got ${options.maxTtlMs}`));
   }

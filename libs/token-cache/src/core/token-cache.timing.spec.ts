@@ -2,84 +2,19 @@
 // 2 s to 24 h, and IdP outages.
 import { describe, expect, it } from 'vitest';
 import { TokenFetchError } from './token-cache.errors.js';
-import type { TokenSource } from './sources/token-source.interface.js';
 import { FakeClock, flush } from './testing/fake-clock.js';
+import { SimulatedIdp, steadyLoad } from './testing/steady-load.js';
 import { TokenCache } from './token-cache.js';
 import type { TokenCacheOptions } from './token-cache.options.js';
 
 const S = 1_000;
 const H = 3_600_000;
 
-/** An IdP on the fake clock: answers after `latencyMs`, with `lifetimeMs` tokens, or 500 while `down(startedAt)`. */
-class SimulatedIdp implements TokenSource {
-  readonly kind = 'simulated';
-  /** When each token request started. */
-  readonly requests: number[] = [];
-  down: (at: number) => boolean = () => false;
-  error: () => Error = () => new TokenFetchError('IdP said 500', { status: 500 });
-  private n = 0;
-
-  constructor(
-    private readonly clock: FakeClock,
-    public lifetimeMs: number,
-    public latencyMs = 50,
-  ) {}
-
-  fetchToken() {
-    const startedAt = this.clock.now();
-    this.requests.push(startedAt);
-    const failing = this.down(startedAt);
-    const n = ++this.n;
-    return new Promise<{ accessToken: string; expiresIn: number }>((resolve, reject) => {
-      const answer = () => (failing ? reject(this.error()) : resolve({ accessToken: `t${n}`, expiresIn: this.lifetimeMs / 1000 }));
-      if (this.latencyMs === 0) answer();
-      else this.clock.setTimeout(answer, this.latencyMs);
-    });
-  }
-}
-
 function setup(lifetimeMs: number, latencyMs = 50, options: Partial<TokenCacheOptions> = {}) {
   const clock = new FakeClock();
   const idp = new SimulatedIdp(clock, lifetimeMs, latencyMs);
   const cache = new TokenCache({ clock, random: () => 0.5, sources: { api: idp }, ...options });
   return { clock, idp, cache, t0: clock.now() };
-}
-
-interface Call {
-  at: number;
-  ok: boolean;
-  /** Answered from the cache (resolved before any time passed). */
-  immediate: boolean;
-}
-
-/**
- * Steady load: `callers` calls every `stepMs` for `durationMs`. Returns every call. Each step lets pending
- * promises run before time moves on, so a call that is answered from the cache is seen as answered at once.
- */
-async function steadyLoad(cache: TokenCache, clock: FakeClock, durationMs: number, stepMs: number, callers = 2): Promise<Call[]> {
-  const calls: Call[] = [];
-  const end = clock.now() + durationMs;
-  while (clock.now() < end) {
-    const at = clock.now();
-    const settled: Call[] = [];
-    for (let i = 0; i < callers; i++) {
-      const call: Call = { at, ok: false, immediate: false };
-      settled.push(call);
-      cache.getToken('api').then(
-        () => (call.ok = true),
-        () => (call.ok = false),
-      );
-    }
-    await flush(1);
-    // A call answered from the cache has resolved within this turn; one that waits on the IdP cannot have.
-    for (const call of settled) call.immediate = call.ok;
-    await flush(2);
-    calls.push(...settled);
-    clock.advance(stepMs);
-    await flush(2); // what the IdP answered during the step settles before the next calls
-  }
-  await flush();
-  return calls;
 }
 
 describe('timing with default options under steady load', () => {

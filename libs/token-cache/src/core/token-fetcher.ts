@@ -15,7 +15,9 @@ import type { ResolvedTokenCacheOptions } from './token-cache.options.js';
 import type { Clock, TokenCacheEvent, TokenCacheEventType, TokenRequest } from './token-cache.types.js';
 import type { StoredToken, TokenStore } from './token-store.interface.js';
 import { renewRequest } from './token-request.js';
-import { heldToken, type TokenTiming } from './token-timing.js';
+import { heldToken, MIN_TOKEN_LIFETIME_MS, type TokenTiming } from './token-timing.js';
+import { FetchDurations } from './fetch-durations.js';
+import { messages } from './token-cache.messages.js';
 
 export interface TokenFetcherContext {
   options: ResolvedTokenCacheOptions;
@@ -37,6 +39,10 @@ export class TokenFetcher {
   /** How to stop each source call in flight (source-run.ts): close() calls them all. */
   private readonly running = new Set<() => void>();
   private closed = false;
+  /** Each source's recent fetch durations: the refresh window leaves room for their p95. */
+  private readonly durations = new FetchDurations();
+  /** Sources whose last reply was short-lived and logged: one warning until a normal token arrives. */
+  private readonly shortLived = new Set<string>();
 
   constructor(private readonly ctx: TokenFetcherContext) {}
 
@@ -60,8 +66,14 @@ export class TokenFetcher {
         this.ctx.sources.count(request.source, 'fetches');
         if (ahead) this.ctx.sources.count(request.source, 'refreshesAhead');
         const { defaultTtlMs, maxTtlMs, maxTokenBytes } = options;
-        const ctx = { clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store, running: this.running, closed: this.closed };
-        return runSource(source, request, ctx).then((t) => sameTokenSameLife(store.peek(key), t));
+        let shortLifetime: string | undefined;
+        const ctx = { clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store, running: this.running, closed: this.closed, shortLifetime: (sent: string) => (shortLifetime = sent) };
+        return runSource(source, request, ctx).then((t) => {
+          this.noteLifetime(request.source, shortLifetime);
+          // The refresh window leaves room for the source's p95 fetch time, not this one fetch's (token-timing.ts).
+          const timed = { ...t, fetchMs: this.durations.record(request.source, t.fetchMs ?? Number.NaN) };
+          return sameTokenSameLife(store.peek(key), timed, (token) => this.ctx.timingOf(token).usableUntil);
+        });
       };
       if (store.fetchShared !== undefined) {
         token = await store.fetchShared(key, run, { accept, timeoutMs, shouldStore: stillCurrent });
@@ -122,6 +134,19 @@ export class TokenFetcher {
   close(): void {
     this.closed = true;
     for (const stop of [...this.running]) stop();
+  }
+
+  /**
+   * A reply that left its token less than a second (token-timing.ts MIN_TOKEN_LIFETIME_MS) is used for that
+   * second: warn once, naming the source and what it sent, until the source sends a normal token again.
+   */
+  private noteLifetime(source: string, sent: string | undefined): void {
+    if (sent === undefined) {
+      this.shortLived.delete(source);
+    } else if (!this.shortLived.has(source)) {
+      this.shortLived.add(source);
+      this.ctx.options.logger?.warn(messages.shortLifetime(source, sent, MIN_TOKEN_LIFETIME_MS));
+    }
   }
 
   /** A good token the store could not keep still goes to its callers: a store failure is not a fetch failure. */

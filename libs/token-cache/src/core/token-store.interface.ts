@@ -14,8 +14,13 @@ export interface StoredToken {
   receivedAt: number;
   /** When the IdP asked for the refresh (`receivedAt + refresh_in`), if it did. */
   refreshAt?: number;
-  /** How long the fetch that brought the token took (ms): a slow IdP gets its refresh started earlier. */
+  /**
+   * The fetch time a refresh of this token must allow for (ms): the p95 of its source's recent fetch durations
+   * when it arrived. A slow IdP gets its refresh started earlier.
+   */
   fetchMs?: number;
+  /** When the token was last fetched, when later than `receivedAt` (a source handed back the token it had already given). */
+  fetchedAt?: number;
   /** Scopes granted (from the response's `scope`), else those requested. */
   scopes?: string[];
   /** The request that the key stands for: shown by `entries()`, never secret. */

@@ -38,16 +38,30 @@ describe('tokenTiming', () => {
     expect(t.usableUntil - end).toBeGreaterThanOrEqual(0.025 * lifetime - 1e-6);
   });
 
-  it('starts the adaptive window as late as leaves a twentieth of the lifetime before usableUntil', () => {
-    expect(tokenTiming(at(2 * S), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 1_700, end: 1_000_000 + 1_750 });
+  it('starts the adaptive window as late as leaves a twentieth of the lifetime (or 3 p95 fetch times, at least 50 ms each) before usableUntil', () => {
+    // 2 s: 3 x 50 ms > L / 20; the end leaves 1.5 x 50 ms.
+    expect(tokenTiming(at(2 * S), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 1_650, end: 1_000_000 + 1_725 });
+    expect(tokenTiming(at(4 * S), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 3_400, end: 1_000_000 + 3_500 });
     expect(tokenTiming(at(H), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 30_000 - 180_000);
     expect(tokenTiming(at(24 * H), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 24 * H - 30_000 - 0.05 * 24 * H);
   });
 
-  it('starts earlier for a slow IdP (twice the fetch time of the token), never before 0.8 L', () => {
-    expect(tokenTiming(at(2 * S, { fetchMs: 80 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 1_800 - 160);
-    expect(tokenTiming(at(2 * S, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 1_600);
-    expect(tokenTiming(at(H, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 210_000); // 1.8 s < L / 20
+  it('leaves a slow IdP 1.5 p95 fetch times after the window, moving the start towards 0.8 L only as far as that allows', () => {
+    // 80 ms: the start waits for 0.8 L; the end leaves 120 ms.
+    expect(tokenTiming(at(2 * S, { fetchMs: 80 }), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 1_600, end: 1_000_000 + 1_680 });
+    // 300 ms (the tester's 2 s / 300 ms IdP): forced before 0.8 L, 450 ms before usableUntil.
+    expect(tokenTiming(at(2 * S, { fetchMs: 300 }), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 1_350, end: 1_000_000 + 1_350 });
+    expect(tokenTiming(at(5 * S, { fetchMs: 600 }), DEFAULTS).refreshWindow).toEqual({ start: 1_000_000 + 3_600, end: 1_000_000 + 3_600 });
+    // 900 ms for a 2 s token: as early as a refresh may start, a quarter of the lifetime after the fetch.
+    expect(tokenTiming(at(2 * S, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 500);
+    expect(tokenTiming(at(H, { fetchMs: 900 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 210_000); // 2.7 s < L / 20
+    expect(tokenTiming(at(H, { fetchMs: 200_000 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 30_000 - 600_000);
+  });
+
+  it('starts no refresh sooner than min(1 s, L / 4) after the last fetch (a token handed back unchanged near its end)', () => {
+    const reread = { receivedAt: 1_000_000, fetchedAt: 1_000_000 + H - 60_000, expiresAt: 1_000_000 + H };
+    expect(tokenTiming(reread, DEFAULTS).refreshWindow!.start).toBe(1_000_000 + H - 59_000);
+    expect(tokenTiming({ receivedAt: 0, expiresAt: 1_000, refreshAt: 1 }, DEFAULTS).refreshWindow!.start).toBe(250);
   });
 
   it('keeps the 0.1 meaning of an explicit refreshBeforeExpiryMs: that long before expiry, capped at half the lifetime', () => {
@@ -65,7 +79,7 @@ describe('tokenTiming', () => {
     // Past the usable life: as late as still leaves the refresh its room.
     const late = tokenTiming(at(H, { refreshAt: 1_000_000 + 2 * H }), DEFAULTS);
     expect(late.refreshWindow!.start).toBeLessThan(late.usableUntil);
-    expect(tokenTiming(at(H, { refreshAt: 0 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000);
+    expect(tokenTiming(at(H, { refreshAt: 0 }), DEFAULTS).refreshWindow!.start).toBe(1_000_000 + 1_000); // not sooner than 1 s
     expect(tokenTiming(at(H, { refreshAt: 1_000_000 + 60_000 }), { ...DEFAULTS, refreshBeforeExpiryMs: 0 }).refreshWindow).toBeUndefined();
   });
 
@@ -81,7 +95,7 @@ describe('tokenTiming', () => {
     for (let i = 0; i < 5_000; i++) {
       const lifetime = Math.round(2 * S * Math.pow((24 * H) / (2 * S), random()));
       const expirySkewMs = Math.round(random() * 120_000);
-      const fetchMs = random() < 0.5 ? undefined : Math.round(random() * lifetime * 0.2);
+      const fetchMs = random() < 0.5 ? undefined : Math.round(random() * lifetime * 0.5);
       const refreshAt = random() < 0.2 ? 1_000_000 + Math.round(random() * 2 * lifetime) : undefined;
       const t = tokenTiming(at(lifetime, { fetchMs, refreshAt }), { expirySkewMs });
       const ctx = JSON.stringify({ lifetime, expirySkewMs, fetchMs, refreshAt });
@@ -92,8 +106,16 @@ describe('tokenTiming', () => {
       const { start, end } = t.refreshWindow!;
       expect(end, ctx).toBeLessThan(t.usableUntil);
       expect(start, ctx).toBeLessThanOrEqual(end);
-      // The 1.25 bound holds for every point of the window (jitter included) unless the IdP asked otherwise.
-      if (refreshAt === undefined) expect(start - 1_000_000, ctx).toBeGreaterThanOrEqual(0.8 * lifetime - 1e-6);
+      const need = 1.5 * Math.max(50, fetchMs ?? 0);
+      if (refreshAt === undefined) {
+        // A refresh started anywhere in the window (jitter included) finishes 0.5 p95 fetch times before usableUntil…
+        // (unless the fetch is so slow that the refresh would have to start sooner than L / 4 after the last one).
+        if (t.usableUntil - 1_000_000 - need >= lifetime / 4) expect(t.usableUntil - end, ctx).toBeGreaterThanOrEqual(need - 1e-6);
+        // …and the next token arrives no sooner than 0.8 L after this one (the 1.25 bound) while the fetch takes at
+        // most L / 5; the window starts before 0.8 L only when the fetch time forces it.
+        if ((fetchMs ?? 0) <= lifetime / 5) expect(start - 1_000_000 + (fetchMs ?? 0), ctx).toBeGreaterThanOrEqual(0.8 * lifetime - 1e-6);
+        expect(start - 1_000_000, ctx).toBeGreaterThanOrEqual(Math.min(0.8 * lifetime, t.usableUntil - 1_000_000 - need, lifetime / 4) - 1e-6);
+      }
       expect(tokenPhase(t, start), ctx).toBe('refresh-due');
       expect(tokenPhase(t, start - 1), ctx).toBe('fresh');
     }
@@ -174,6 +196,20 @@ describe('replyTimes', () => {
     expect(replyTimes({ ...reply, jwtIatMs: 6_000_000, jwtExpMs: 5_000_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
     expect(replyTimes({ ...reply, jwtIatMs: 400_000, jwtExpMs: 5_000_000 }, 24 * H, false)).toEqual({ expiresAt: 5_000_000 });
     expect(replyTimes({ ...reply, expirySource: 'expiresIn', jwtIatMs: 400_000, jwtExpMs: 9_000_000 }, 24 * H)).toEqual({ expiresAt: 5_000_000 });
+  });
+
+  it('uses every token for at least 1 s from its arrival: an expiry already past, now or sooner is raised, and said', () => {
+    const r = { receivedAt: 1_000_000, expirySource: 'expiresAt' as const };
+    expect(replyTimes({ ...r, expiresAt: 999_000 }, 24 * H)).toEqual({ expiresAt: 1_001_000, shortLifetimeMs: -1_000 }); // a remote clock behind ours
+    expect(replyTimes({ ...r, expiresAt: 1_000_000 }, 24 * H)).toEqual({ expiresAt: 1_001_000, shortLifetimeMs: 0 }); // expiresAt: new Date()
+    expect(replyTimes({ ...r, expirySource: 'expiresIn', expiresAt: 1_000_001 }, 24 * H)).toEqual({ expiresAt: 1_001_000, shortLifetimeMs: 1 }); // 0.001 s
+    expect(replyTimes({ ...r, expiresAt: 1_001_000 }, 24 * H)).toEqual({ expiresAt: 1_001_000 }); // 1 s: as sent
+    // A JWT whose exp is its iat (or before it) keeps its absolute exp, raised to the minimum.
+    const jwt = { ...r, expirySource: 'jwt' as const, jwtIatMs: 500_000, jwtExpMs: 500_000, expiresAt: 500_000 };
+    expect(replyTimes(jwt, 24 * H)).toEqual({ expiresAt: 1_001_000, shortLifetimeMs: -500_000 });
+    expect(replyTimes({ ...jwt, expiresAt: Number.NaN }, 24 * H)).toMatchObject({ expiresAt: 1_001_000 });
+    // A token file's expired JWT too (re-read at most about once a second).
+    expect(replyTimes(jwt, 24 * H, false)).toEqual({ expiresAt: 1_001_000, shortLifetimeMs: -500_000 });
   });
 
   it('moves refreshAt to receivedAt + refresh_in', () => {

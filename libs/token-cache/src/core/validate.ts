@@ -1,6 +1,7 @@
 /** Option checks shared by the cache and the sources: each throws a TokenCacheConfigError naming the option. */
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
+import { MIN_TOKEN_LIFETIME_MS } from './token-timing.js';
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
@@ -67,6 +68,17 @@ function fail(option: string, expected: string, value: unknown): never {
 export function assertPositiveInt(option: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(option, 'a positive integer', value);
+}
+
+/**
+ * Undefined or a token lifetime in ms: an integer of at least MIN_TOKEN_LIFETIME_MS (1 s). A shorter one (often
+ * seconds typed where milliseconds are meant) would make nearly every call fetch.
+ */
+export function assertLifetimeMs(option: string, value: unknown): void {
+  assertPositiveInt(option, value);
+  if (typeof value === 'number' && value < MIN_TOKEN_LIFETIME_MS) {
+    fail(option, `at least ${MIN_TOKEN_LIFETIME_MS} ms (1 s, the shortest token lifetime; the value is in milliseconds, and a shorter one would make nearly every call fetch)`, value);
+  }
 }
 
 /** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */

@@ -6,7 +6,7 @@ import { TokenCacheConfigError, TokenFetchError, TokenResponseError } from '../t
 import { messages } from '../token-cache.messages.js';
 import type { TokenResponse } from '../token-cache.types.js';
 import { parseExpiresIn } from '../token-response.js';
-import { assertNonEmptyString, assertOptionsObject, assertPositiveInt, describeValue } from '../validate.js';
+import { assertLifetimeMs, assertNonEmptyString, assertOptionsObject, assertPositiveInt, describeValue } from '../validate.js';
 import { FILE_TOKEN_OPTION_NAMES } from './source-options.js';
 import type { TokenSource } from './token-source.interface.js';
 import { abortedError } from './oauth-grant.js';
@@ -23,7 +23,7 @@ export interface FileTokenOptions {
    * `token_type` next to it are honoured.
    */
   field?: string;
-  /** Lifetime of a token with no expiry information (not a JWT with `exp`, no expiry field), in ms. Default the cache's. */
+  /** Lifetime of a token with no expiry information (not a JWT with `exp`, no expiry field), in ms, at least 1_000. Default the cache's. */
   defaultTtlMs?: number;
   /** How long file events settle before the file is re-read, in ms. Default 50. */
   debounceMs?: number;
@@ -55,7 +55,7 @@ export function fileToken(options: FileTokenOptions): TokenSource {
       throw new TokenCacheConfigError('fileToken.field', messages.config('fileToken.field', "only applies to format 'json'"));
     }
   }
-  assertPositiveInt('fileToken.defaultTtlMs', options.defaultTtlMs);
+  assertLifetimeMs('fileToken.defaultTtlMs', options.defaultTtlMs);
   assertPositiveInt('fileToken.debounceMs', options.debounceMs);
   assertPositiveInt('fileToken.pollIntervalMs', options.pollIntervalMs);
   const path = resolve(options.path);

@@ -1,6 +1,7 @@
 /** A source that always answers with one fixed token: API keys, and tests of apps that use the cache. */
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
+import { MIN_TOKEN_LIFETIME_MS } from '../token-timing.js';
 import { assertOptionalString, assertOptionsObject, describeValue } from '../validate.js';
 import { STATIC_TOKEN_OPTION_NAMES } from './source-options.js';
 import type { TokenSource } from './token-source.interface.js';
@@ -9,7 +10,7 @@ export interface StaticTokenOptions {
   /** The `token_type` the cache hands out with the token. Default `'Bearer'`. */
   tokenType?: string;
   /**
-   * Lifetime in seconds (as OAuth's `expires_in`), counted from each time the cache takes the token. Default:
+   * Lifetime in seconds (as OAuth's `expires_in`, at least 1), counted from each time the cache takes the token. Default:
    * the JWT `exp` claim when the token is a JWT, else the cache's `defaultTtlMs`. The cache takes the same
    * token again when it runs out, so no call ever fails for lack of a token.
    */
@@ -26,7 +27,7 @@ const HEADER_SAFE = /^[A-Za-z0-9\-._~+/]+=*$/;
  * treated as a secret: never in a message, log, event, stat or health detail.
  *
  * @throws TokenCacheConfigError `staticToken` when `token` is not a non-empty header-safe string,
- *   `staticToken.expiresIn` when it is not a positive finite number, `staticToken.tokenType` when not `'Bearer'`, `staticToken.<name>` for an unknown option.
+ *   `staticToken.expiresIn` when it is not a finite number of at least 1 (second), `staticToken.tokenType` when not `'Bearer'`, `staticToken.<name>` for an unknown option.
  */
 export function staticToken(token: string, options: StaticTokenOptions = {}): TokenSource {
   if (typeof token !== 'string' || token.trim() === '') {
@@ -52,10 +53,10 @@ export function staticToken(token: string, options: StaticTokenOptions = {}): To
       messages.config('staticToken.tokenType', "expected 'Bearer' (the only type a static token is sent as; for another header scheme use the client's \"scheme\" option)"),
     );
   }
-  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0)) {
+  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < MIN_TOKEN_LIFETIME_MS / 1000)) {
     throw new TokenCacheConfigError(
       'staticToken.expiresIn',
-      messages.config('staticToken.expiresIn', `expected a positive number of seconds, got ${describeValue(expiresIn)}`),
+      messages.config('staticToken.expiresIn', `expected a number of seconds, at least ${MIN_TOKEN_LIFETIME_MS / 1000} (the shortest token lifetime), got ${describeValue(expiresIn)}`),
     );
   }
   return {

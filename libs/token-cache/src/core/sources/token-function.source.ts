@@ -1,6 +1,6 @@
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
-import { assertOptionsObject, assertPositiveInt, assertTimerMs } from '../validate.js';
+import { assertLifetimeMs, assertOptionsObject, assertTimerMs } from '../validate.js';
 import { TOKEN_FUNCTION_OPTION_NAMES } from './source-options.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
 import type { TokenSource } from './token-source.interface.js';
@@ -11,7 +11,7 @@ export type TokenFunction = (
 ) => Promise<TokenResponse | string> | TokenResponse | string;
 
 export interface TokenFunctionOptions {
-  /** Lifetime of a token that carries no expiry (a bare string that is not a JWT with `exp`), in ms. */
+  /** Lifetime of a token that carries no expiry (a bare string that is not a JWT with `exp`), in ms, at least 1_000. */
   defaultTtlMs?: number;
   /** Fetch timeout in ms; default the cache's `fetchTimeoutMs`. */
   timeoutMs?: number;
@@ -32,7 +32,7 @@ export function tokenFunction(fn: TokenFunction, options: TokenFunctionOptions =
     throw new TokenCacheConfigError('tokenFunction', messages.config('tokenFunction', 'expected a function returning a token'));
   }
   assertOptionsObject('tokenFunction', options, TOKEN_FUNCTION_OPTION_NAMES);
-  assertPositiveInt('tokenFunction.defaultTtlMs', options.defaultTtlMs);
+  assertLifetimeMs('tokenFunction.defaultTtlMs', options.defaultTtlMs);
   assertTimerMs('tokenFunction.timeoutMs', options.timeoutMs);
   const { secrets } = options;
   if (secrets !== undefined && typeof secrets !== 'function' && !(Array.isArray(secrets) && secrets.every((s) => typeof s === 'string'))) {
