@@ -37,7 +37,7 @@ describe('expires_in grammar: a non-negative decimal number or decimal string; 0
     ['03600', 3600],
     ['3599.5', 3599.5],
     [1e20, 1e20], // accepted here, capped at maxTtlMs by validateTokenResponse
-    ['9'.repeat(400), Infinity], // a decimal string too long for a double: capped the same way
+    ['9'.repeat(400), Number.MAX_VALUE], // a decimal string too long for a double: capped the same way
     [0, undefined],
     ['0', undefined],
     ['0.0', undefined],

@@ -35,13 +35,14 @@ function kindOf(value: unknown): string {
  * A duration field of a reply (`expires_in`, `refresh_in`) in seconds: a finite number >= 0 or a plain
  * decimal string (`"3600"`, `"3599.5"`); `0` and absence are `undefined` ("not said"). Anything else
  * (`"0x10"`, `"1e3"`, `" 3600"`, `"-1"`, `true`, `null`, NaN, Infinity) is a TokenResponseError naming the field.
- * A decimal string too long for a double reads as Infinity, which the `maxTtlMs` cap then bounds.
+ * A decimal string too long for a double reads as the largest double, which the `maxTtlMs` cap then bounds.
  */
 export function parseDurationSeconds(value: unknown, source: string, field = 'expires_in'): number | undefined {
   if (value === undefined) return undefined;
   let n: number;
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) n = value;
-  else if (typeof value === 'string' && DECIMAL.test(value)) n = Number(value);
+  // Finite even for 400 digits: the value is parsed again when the response is validated, and is capped there.
+  else if (typeof value === 'string' && DECIMAL.test(value)) n = Math.min(Number(value), Number.MAX_VALUE);
   else throw bad(source, `"${field}" must be a number of seconds >= 0 (a JSON number or a decimal string like "3600"), got ${kindOf(value)}`);
   return n === 0 ? undefined : n;
 }

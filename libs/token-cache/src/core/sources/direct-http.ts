@@ -11,7 +11,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /** Statuses whose `Response` may not have a body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -85,8 +86,35 @@ function toResponse(res: IncomingMessage): Response {
     res.resume();
     return new Response(null, { status, statusText: res.statusMessage, headers });
   }
+  // A compressed reply is decoded as fetch decodes it (some IdPs and proxies gzip whatever the request asked);
+  // the bounded reader then counts decoded bytes, so a decompression bomb stops at maxResponseBytes too.
+  const decoder = decoderFor(headers.get('content-encoding'));
+  let stream: Readable = res;
+  if (decoder !== undefined) {
+    stream = res.pipe(decoder);
+    res.once('error', (error) => decoder.destroy(error));
+    // Cancelling the decoded stream (a reply over maxResponseBytes) must still close the socket.
+    decoder.once('close', () => res.destroy());
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+  }
   // A web stream over the reply: cancelling it (a reply over maxResponseBytes) destroys the socket.
-  return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, statusText: res.statusMessage, headers });
+  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, statusText: res.statusMessage, headers });
+}
+
+/** The decoder of a `Content-Encoding` fetch would decode (gzip, deflate, br); undefined for identity or an unknown one. */
+function decoderFor(encoding: string | null): Transform | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
 }
 
 /** The body as bytes; undefined for none; false for a kind this transport leaves to the general one (a stream, a Blob, FormData). */
