@@ -9,7 +9,7 @@
  * `getAdapter` comes from the `axios` peer (one copy per app): it turns the instance's adapter setting
  * (`['xhr', 'http', 'fetch']`, a name, or a function) into the function axios itself would call.
  */
-import { getAdapter, type AxiosAdapter, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { AxiosError, getAdapter, type AxiosAdapter, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import type { TokenParams } from './token-cache.types.js';
@@ -24,6 +24,7 @@ import {
   type TokenCacheLike,
   type TokenPresentation,
 } from './token-retry.js';
+import { afterMs, endableWait, onAbort, type WaitEnd } from './token-wait.js';
 import { describeValue } from './validate.js';
 
 export type { TokenCacheLike } from './token-retry.js';
@@ -64,6 +65,10 @@ class Attempt {
     token: string,
     /** The request's own adapter setting, before ours wrapped it. */
     readonly adapter: InternalAxiosRequestConfig['adapter'],
+    /** The call's `timeout` budget: the deadline (`performance.now()` ms) and the request's own settings. */
+    readonly budget: Budget | undefined,
+    /** Whether the token was awaited (a fetch): the first attempt then gets only what is left of the budget. */
+    readonly waited: boolean,
   ) {
     this.#params = params;
     this.#token = token;
@@ -84,6 +89,25 @@ class Attempt {
 }
 
 type Config = InternalAxiosRequestConfig & { [ATTEMPT]?: unknown };
+
+/**
+ * axios' `timeout` (ms) as the budget of the whole call: it starts when the token interceptor runs, so a wait
+ * for a token and a retry are inside it, as they are inside the caller's own deadline. axios starts its own
+ * timer only when an attempt is dispatched, with what is left.
+ */
+interface Budget {
+  readonly deadline: number;
+  readonly timeout: number;
+  readonly timeoutErrorMessage: string | undefined;
+}
+
+/** A wait for a token ended by the request's signal or cancel token; axios' dispatch turns it into its own `CanceledError`. */
+class RequestCanceled extends Error {
+  override readonly name = 'RequestCanceled';
+  constructor() {
+    super('The request was canceled while it waited for a token.');
+  }
+}
 type Headers = Config['headers'] | Record<string, unknown> | undefined;
 
 /**
@@ -119,17 +143,32 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     let adapter: Config['adapter'];
     if (previous instanceof Attempt && previous.owner === owner) {
       // A config of ours sent again (a retry library, a caller re-sending error.config): a current token,
-      // and the request's own adapter, not our wrapper of last time.
+      // and the request's own adapter and timeout, not our wrapper and budget of last time.
       params = previous.params();
       adapter = previous.adapter;
+      if (previous.budget !== undefined) {
+        config.timeout = previous.budget.timeout;
+        config.timeoutErrorMessage = previous.budget.timeoutErrorMessage;
+      }
     } else {
       if (hasHeader(config.headers, presentation.headerNames[0] ?? header)) return config;
       params = requestParams(client, config.tokenCache);
       adapter = config.adapter;
     }
+    // Canceled before: axios' dispatch throws its CanceledError, no token work is done, nothing is sent.
+    if (isCanceled(config)) return refuse(config);
+    const budget = budgetOf(config);
     const token = renewal.acquire(params);
-    if (typeof token === 'string') return send(config, new Attempt(owner, params, token, adapter));
-    return token.then((t) => send(config, new Attempt(owner, params, t, adapter)));
+    if (typeof token === 'string') return send(config, new Attempt(owner, params, token, adapter, budget, false));
+    const ends = waitEnds(config, budget);
+    const wait = ends.length === 0 ? token : endableWait(token, ends);
+    return wait.then(
+      (t) => send(config, new Attempt(owner, params, t, adapter, budget, true)),
+      (error: unknown) => {
+        if (error instanceof RequestCanceled) return refuse(config);
+        throw error;
+      },
+    );
   };
 
   const requestId = instance.interceptors.request.use(onRequest, undefined, {
@@ -152,6 +191,12 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
 function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: TokenPresentation, instance: AxiosInstance): AxiosAdapter {
   return (config) => {
     const real = resolveAdapter(attempt.adapter ?? instance.defaults.adapter, config);
+    // Not async on the hot path: only a FormData body (encoded or given a boundary first) waits a turn.
+    if (isSpecForm(config.data)) return sameFormBytes(config, real).then(() => sendAndRetry(config, real));
+    return sendAndRetry(config, real);
+  };
+
+  function sendAndRetry(config: Config, real: AxiosAdapter): Promise<AxiosResponse> {
     const retryWith = async (response: AxiosResponse, outcome: () => AxiosResponse): Promise<AxiosResponse> => {
       const verdict = verdictOf(presentation, response.status, (name) => getHeader(response.headers as Headers, name), attemptRequest(instance, config));
       const decision = retryDecision(verdict, false, isReplayableBody(config.data));
@@ -160,9 +205,12 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
         await renewal.invalidate(attempt.params(), attempt.token());
         return outcome();
       }
-      const token = decision === 'renew-and-retry' ? await renewal.renew(attempt.params(), attempt.token()) : attempt.token();
       discardBody(response);
-      const retry = { ...config, headers: copyHeaders(config.headers) } as Config;
+      const token =
+        decision === 'renew-and-retry'
+          ? await endableWait(renewal.renew(attempt.params(), attempt.token()), waitEnds(config, attempt.budget))
+          : attempt.token();
+      const retry = withBudget({ ...config, headers: copyHeaders(config.headers) } as Config, attempt.budget);
       const headers = await presentation.headers(token, attemptRequest(instance, retry));
       // Only the presentation's headers change: those of the first attempt (a DPoP proof over the rejected
       // token, or one a Bearer-typed next token has no use for) are removed, never sent again.
@@ -182,7 +230,13 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
         },
       );
     };
-    return real(config).then(
+    let first = config;
+    try {
+      if (attempt.waited) first = withBudget(config, attempt.budget);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return real(first).then(
       (response) => {
         // validateStatus may let a 401 through as a success, and an invalid_token challenge may come with
         // any status: only a reply with neither skips the check (two cheap tests on the hot path).
@@ -199,7 +253,107 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
         });
       },
     );
-  };
+  }
+}
+
+/** Whether axios would not send this config: its cancel token was canceled or its signal aborted. */
+function isCanceled(config: Config): boolean {
+  const cancelToken = config.cancelToken as { reason?: unknown } | undefined;
+  return (cancelToken !== undefined && cancelToken !== null && cancelToken.reason !== undefined) || config.signal?.aborted === true;
+}
+
+/**
+ * A request that must not be sent: goes on without a token to axios' dispatch, which throws the `CanceledError`
+ * axios gives for a canceled request (its own class, its cancel token's reason) before any adapter runs; the
+ * adapter refuses too, should anything have un-canceled it.
+ */
+function refuse(config: Config): Config {
+  config.adapter = () => Promise.reject(new RequestCanceled());
+  return config;
+}
+
+/** What may end a token wait of this request: its abort signal, its cancel token, and its `timeout` budget. */
+function waitEnds(config: Config, budget: Budget | undefined): WaitEnd[] {
+  const ends: WaitEnd[] = [];
+  const signal = config.signal as AbortSignal | undefined;
+  if (signal !== undefined && signal !== null && typeof signal.addEventListener === 'function') {
+    ends.push(onAbort(signal, () => new RequestCanceled()));
+  }
+  const cancelToken = config.cancelToken as { subscribe?: (fn: () => void) => void; unsubscribe?: (fn: () => void) => void } | undefined;
+  if (typeof cancelToken?.subscribe === 'function') {
+    ends.push((end) => {
+      const listener = () => end(new RequestCanceled());
+      cancelToken.subscribe!(listener);
+      return () => cancelToken.unsubscribe?.(listener);
+    });
+  }
+  if (budget !== undefined) ends.push(afterMs(budget.deadline - performance.now(), () => timeoutError(config, budget)));
+  return ends;
+}
+
+function budgetOf(config: Config): Budget | undefined {
+  const timeout = config.timeout;
+  if (typeof timeout !== 'number' || !(timeout > 0)) return undefined;
+  const message = config.timeoutErrorMessage;
+  return { deadline: performance.now() + timeout, timeout, timeoutErrorMessage: typeof message === 'string' && message !== '' ? message : undefined };
+}
+
+/** The error axios gives when `timeout` runs out (`ECONNABORTED`, or `ETIMEDOUT` with `transitional.clarifyTimeoutError`). */
+function timeoutError(config: Config, budget: Budget): AxiosError {
+  const message = budget.timeoutErrorMessage ?? `timeout of ${budget.timeout}ms exceeded`;
+  return new AxiosError(message, config.transitional?.clarifyTimeoutError === true ? 'ETIMEDOUT' : 'ECONNABORTED', config);
+}
+
+/**
+ * An attempt's config with what is left of the call's budget as axios' `timeout` (its message still naming the
+ * whole budget); none left: the timeout error, nothing sent.
+ */
+function withBudget(config: Config, budget: Budget | undefined): Config {
+  if (budget === undefined) return config;
+  const left = Math.ceil(budget.deadline - performance.now());
+  if (left <= 0) throw timeoutError(config, budget);
+  return { ...config, timeout: left, timeoutErrorMessage: budget.timeoutErrorMessage ?? `timeout of ${budget.timeout}ms exceeded` };
+}
+
+/** axios' http adapter, to know when a multipart boundary in `Content-Type` is honoured; none outside Node. */
+let httpAdapter: AxiosAdapter | null | undefined;
+function nodeHttpAdapter(): AxiosAdapter | null {
+  if (httpAdapter === undefined) {
+    try {
+      httpAdapter = (getAdapter as (adapters: unknown) => AxiosAdapter)('http');
+    } catch {
+      httpAdapter = null;
+    }
+  }
+  return httpAdapter;
+}
+
+/** A spec `FormData`, as axios tells it (`utils.isSpecCompliantForm`). */
+function isSpecForm(data: unknown): data is FormData {
+  const form = data as { append?: unknown; [Symbol.toStringTag]?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+  return typeof form?.append === 'function' && form[Symbol.toStringTag] === 'FormData' && typeof form[Symbol.iterator] === 'function';
+}
+
+const BOUNDARY = /boundary=([-_\w\d]{10,70})/i;
+
+/**
+ * A `FormData` body is encoded by each adapter run with a fresh random multipart boundary, so a retry would
+ * send other bytes (APIs that sign or digest the body reject them). axios' http adapter keeps a boundary given
+ * in `Content-Type`: one is fixed before the first attempt. Other adapters (fetch) get the form encoded once
+ * (`new Response(form)`) and send those bytes with its `Content-Type` both times.
+ */
+async function sameFormBytes(config: Config, real: AxiosAdapter): Promise<void> {
+  if (!isSpecForm(config.data)) return;
+  const contentType = getHeader(config.headers as Headers, 'content-type');
+  const hasBoundary = typeof contentType === 'string' && BOUNDARY.test(contentType);
+  if (real === nodeHttpAdapter()) {
+    if (!hasBoundary) setHeader(config, 'Content-Type', `multipart/form-data; boundary=form-data-boundary-${globalThis.crypto.randomUUID()}`);
+    return;
+  }
+  if (typeof Response !== 'function') return;
+  const encoded = new Response(config.data);
+  config.data = new Uint8Array(await encoded.arrayBuffer());
+  if (!hasBoundary) setHeader(config, 'Content-Type', encoded.headers.get('content-type')!);
 }
 
 function resolveAdapter(setting: Config['adapter'], config: Config): AxiosAdapter {

@@ -11,6 +11,7 @@ import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import type { TokenParams } from './token-cache.types.js';
 import { ATTACH_OPTION_NAMES, requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
 import { isReplayableBody, retryDecision, TokenRenewal, verdictOf, type TokenAttemptRequest, type TokenCacheLike } from './token-retry.js';
+import { abortReason, endableWait, onAbort } from './token-wait.js';
 import { describeValue, optionNames } from './validate.js';
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
@@ -49,6 +50,12 @@ export type TokenFetch = (input: string | URL | Request, init?: TokenFetchInit) 
  * - Resolves with the `Response` as `fetch` does, a second 401 included; rejects when no token can be had
  *   (the cache's `TokenFetchError`, and nothing is sent), on bad per-request options (`TokenCacheConfigError`)
  *   or when the network fails (the fetch's own error).
+ * - The request's signal (`init.signal`, else a `Request`'s own) ends a wait for a token at once, before the
+ *   first attempt and before the retry: it rejects with the signal's `reason` as `fetch` does (an `AbortError`
+ *   `DOMException`, a `TimeoutError` from `AbortSignal.timeout`), sends nothing, and leaves the token fetch
+ *   running for other callers (the token still lands in the cache).
+ * - A `FormData` body is encoded once (`new Response(form)`), so a retry sends the same bytes under the same
+ *   multipart boundary.
  *
  * Throws `TokenCacheConfigError` at once for bad options, `UnknownTokenSourceError` for an unknown source.
  */
@@ -91,10 +98,15 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     }
     const target = resolveInput(input, baseURL);
     const isRequest = typeof Request !== 'undefined' && target instanceof Request;
-    const base = rest?.headers ?? (isRequest ? (target as Request).headers : undefined);
+    let base = rest?.headers ?? (isRequest ? (target as Request).headers : undefined);
     if (hasHeader(base, header)) return send(target, rest);
     const params: TokenParams | undefined = requestParams(client, perRequest);
-    const token = await renewal.acquire(params);
+    // The signal fetch would follow: init's (null: none), else the Request's own. Aborted, or aborting while
+    // a token is awaited: rejected with its reason as fetch would, nothing sent, the token fetch left running.
+    const signal = rest?.signal !== undefined ? rest.signal : isRequest ? (target as Request).signal : undefined;
+    if (signal?.aborted === true) throw abortReason(signal);
+    const acquired = renewal.acquire(params);
+    const token = typeof acquired === 'string' ? acquired : await untilAborted(acquired, signal);
 
     const request: TokenAttemptRequest = {
       method: (rest?.method ?? (isRequest ? (target as Request).method : 'GET')).toUpperCase(),
@@ -106,7 +118,16 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     const replayable = body !== undefined && body !== null ? isReplayableBody(body) : !isRequest || requestBodyReplayable(target as Request);
     const spare = isRequest && replayable && (body === undefined || body === null) && (target as Request).body !== null ? (target as Request).clone() : undefined;
 
-    const init1 = rest ?? {};
+    let init1 = rest ?? {};
+    if (typeof FormData !== 'undefined' && body instanceof FormData) {
+      // fetch picks a random multipart boundary each time it encodes a FormData: encoded once here, both
+      // attempts send the same bytes under the same Content-Type (APIs that sign or digest the body).
+      const encoded = new Response(body);
+      init1 = { ...init1, body: new Uint8Array(await encoded.arrayBuffer()) };
+      const headers = new Headers(base);
+      if (!headers.has('content-type')) headers.set('content-type', encoded.headers.get('content-type')!);
+      base = headers;
+    }
     const response = await attempt(target, init1, base, token, request);
     const verdict = verdictOf(presentation, response.status, (name) => response.headers.get(name) ?? undefined, request);
     const decision = retryDecision(verdict, false, replayable);
@@ -115,14 +136,19 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
       await renewal.invalidate(params, token);
       return response;
     }
-    const next = decision === 'renew-and-retry' ? await renewal.renew(params, token) : token;
     // The first reply is dropped: release its body so its connection is freed.
     response.body?.cancel().catch(() => undefined);
+    const next = decision === 'renew-and-retry' ? await untilAborted(renewal.renew(params, token), signal) : token;
     const retried = await attempt(spare ?? target, init1, base, next, request);
     // The scheme sees the retry's reply too (a DPoP server may send a new nonce with it); no second retry.
     if (presentation.classify !== undefined) verdictOf(presentation, retried.status, (name) => retried.headers.get(name) ?? undefined, request);
     return retried;
   };
+}
+
+/** A token wait the request's signal can end (rejecting with its reason); the token fetch itself goes on. */
+function untilAborted(pending: Promise<string>, signal: AbortSignal | null | undefined): Promise<string> {
+  return signal === undefined || signal === null ? pending : endableWait(pending, [onAbort(signal, () => abortReason(signal))]);
 }
 
 function resolveBaseUrl(baseURL: unknown): URL | undefined {
