@@ -244,7 +244,8 @@ export class SharedRefreshToken {
       const parsed = JSON.parse(plain) as SharedValue;
       if (typeof parsed?.rt === 'string' && parsed.rt !== '' && Number.isSafeInteger(parsed.g)) return parsed;
     } catch {
-      // fall through
+      // Written by a build before generations (the bare refresh token): the family's newest as far as it knew.
+      if (plain !== '') return { rt: plain, g: 0, o: '' };
     }
     return undefined;
   }
