@@ -20,7 +20,7 @@ const store = new RedisTokenStore({ url: REDIS_URL, keyPrefix: KEY_PREFIX });
 // Options scaled to the short lifetime of the run (the defaults are for tokens of minutes to hours): usable until
 // 0.9 L, refresh-ahead from 2/3 L. Each instance's jittered point is at most half-way from there to 0.9 L, so a refresh
 // has 0.58 s or more to land: on a machine at load 20, a quarter of a second (from 0.75 L) was sometimes not enough.
-const cache = new TokenCache({ sources: { api: source, warm }, store, expirySkewMs: lifetimeMs / 10, refreshBeforeExpiryMs: lifetimeMs / 3 });
+const cache = new TokenCache({ sources: { api: source, warm }, store, expirySkewMs: lifetimeMs / 10, refreshBeforeExpiryMs: Math.round(lifetimeMs / 3) });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

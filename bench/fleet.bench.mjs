@@ -74,7 +74,10 @@ const envFor = (idp) => ({
 });
 const startWorker = async (env) => {
   const child = fork(workerScript, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await new Promise((resolve) => child.once('message', (m) => resolve(m.ready)));
+  const ready = await new Promise((resolve) => {
+    child.once('message', (m) => resolve(m.ready));
+    child.once('exit', () => resolve(false)); // a worker that died at start (a bad option) fails the run instead of hanging it
+  });
   if (!ready) throw new Error('a fleet worker could not reach Redis');
   return child;
 };
