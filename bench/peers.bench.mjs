@@ -109,12 +109,14 @@ for (let run = 0; run < RUNS; run++) {
   }
 }
 
+// A value a run could not measure (p50 of a run whose every call failed) is NaN, and comes back over IPC as null.
+const missing = (x) => typeof x !== 'number' || Number.isNaN(x);
 const median = (xs) => {
-  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const v = xs.filter((x) => !missing(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
-const fmt = (c, v) => (Number.isNaN(v) ? '–' : LATENCY.has(c) || c === 'ok calls/s' || c === 's failing' ? v.toFixed(1) : String(Math.round(v)));
+const fmt = (c, v) => (missing(v) ? '–' : LATENCY.has(c) || c === 'ok calls/s' || c === 's failing' ? v.toFixed(1) : String(Math.round(v)));
 
 console.log(`Medians of ${RUNS} run(s); each client in a fresh process per scenario, order rotated per run (${((performance.now() - started) / 1000).toFixed(0)} s).`);
 console.log('Legend: p50/p99 over successful calls only (a call that failed fast is not a faster call); ok calls/s: successful');
@@ -136,13 +138,13 @@ for (const [title, byClient] of rows) {
   const behind = [];
   for (const c of [...LOWER_BETTER, 'ok calls/s']) {
     const lower = c !== 'ok calls/s';
-    const values = PEERS.map((p) => [p, med.get(p)[c]]).filter(([, v]) => !Number.isNaN(v));
+    const values = PEERS.map((p) => [p, med.get(p)[c]]).filter(([, v]) => !missing(v));
     if (values.length === 0) continue;
     const [bestPeer, best] = values.reduce((a, b) => ((lower ? b[1] < a[1] : b[1] > a[1]) ? b : a));
     const tied = lower
       ? ours[c] <= best * (1 + TIE_FRACTION) || (LATENCY.has(c) && ours[c] <= best + TIE_LATENCY_MS)
       : ours[c] >= best / (1 + TIE_FRACTION);
-    if (Number.isNaN(ours[c]) || !tied) behind.push(`${c} ${fmt(c, ours[c])} vs ${fmt(c, best)} (${bestPeer})`);
+    if (missing(ours[c]) || !tied) behind.push(`${c} ${fmt(c, ours[c])} vs ${fmt(c, best)} (${bestPeer})`);
   }
   const [fewestPeer, fewest] = PEERS.map((p) => [p, med.get(p)['token calls']]).filter(([, v]) => v > 0).reduce((a, b) => (b[1] < a[1] ? b : a), [undefined, Infinity]);
   if (!(ours['token calls'] <= TOKEN_CALLS_FACTOR * fewest)) behind.push(`token calls ${fmt('token calls', ours['token calls'])} > ${TOKEN_CALLS_FACTOR} x ${fewest} (${fewestPeer})`);
