@@ -4,11 +4,12 @@
  * the sentinels, every file in a temp dir. `failover()` sends `SENTINEL FAILOVER` and waits for the switch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { killAndRemove } from './redis-cluster.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -118,17 +119,7 @@ export class LocalRedisSentinel {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    rmSync(this.dir, { recursive: true, force: true });
+    await killAndRemove(this.children, this.dir);
   }
 
   private sentinelClient(): Redis {
