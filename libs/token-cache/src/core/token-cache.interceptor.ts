@@ -369,20 +369,33 @@ function discardBody(response: AxiosResponse): void {
   else if (typeof data.cancel === 'function') data.cancel().catch(() => undefined);
 }
 
-/** The method and absolute URL of an attempt, computed only when a presentation asks (DPoP signs them). */
+/**
+ * The method and absolute URL of an attempt, computed only when a presentation asks (DPoP signs them). A class
+ * with prototype getters, not an object literal with its own: a literal's accessors are allocated per request,
+ * and in a profile of the warm path they doubled the client's garbage-collection time.
+ */
+class AttemptRequest implements TokenAttemptRequest {
+  constructor(
+    private readonly instance: AxiosInstance,
+    private readonly config: Config,
+  ) {}
+
+  get params(): TokenParams | undefined {
+    const attempt = this.config[ATTEMPT];
+    return attempt instanceof Attempt ? attempt.params() : undefined;
+  }
+
+  get method(): string {
+    return (this.config.method ?? 'get').toUpperCase();
+  }
+
+  get url(): string {
+    return this.instance.getUri(this.config);
+  }
+}
+
 function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRequest {
-  return {
-    get params() {
-      const attempt = config[ATTEMPT];
-      return attempt instanceof Attempt ? attempt.params() : undefined;
-    },
-    get method() {
-      return (config.method ?? 'get').toUpperCase();
-    },
-    get url() {
-      return instance.getUri(config);
-    },
-  };
+  return new AttemptRequest(instance, config);
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
