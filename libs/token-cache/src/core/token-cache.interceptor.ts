@@ -24,7 +24,7 @@ import {
   type TokenCacheLike,
   type TokenPresentation,
 } from './token-retry.js';
-import { afterMs, endableWait, onAbort, type WaitEnd } from './token-wait.js';
+import { afterMs, endableWait, onAbort, paced, type WaitEnd } from './token-wait.js';
 import { describeValue } from './validate.js';
 
 export type { TokenCacheLike } from './token-retry.js';
@@ -136,6 +136,11 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     return headers.then((h) => presentOn(config, presentation, h));
   };
 
+  const pacedSend = (config: Config, attempt: Attempt): Config | Promise<Config> => {
+    const go = paced(attempt);
+    return go === attempt ? send(config, attempt) : (go as Promise<Attempt>).then((a) => send(config, a));
+  };
+
   // Not async: with a warm token the request goes on without waiting a turn; only a fetch is awaited.
   const onRequest = (config: Config): Config | Promise<Config> => {
     const previous = config[ATTEMPT];
@@ -163,7 +168,7 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     const ends = waitEnds(config, budget);
     const wait = ends.length === 0 ? token : endableWait(token, ends);
     return wait.then(
-      (t) => send(config, new Attempt(owner, params, t, adapter, budget, true)),
+      (t) => pacedSend(config, new Attempt(owner, params, t, adapter, budget, true)),
       (error: unknown) => {
         if (error instanceof RequestCanceled) return refuse(config);
         throw error;
@@ -208,7 +213,7 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
       discardBody(response);
       const token =
         decision === 'renew-and-retry'
-          ? await endableWait(renewal.renew(attempt.params(), attempt.token()), waitEnds(config, attempt.budget))
+          ? await paced(await endableWait(renewal.renew(attempt.params(), attempt.token()), waitEnds(config, attempt.budget)))
           : attempt.token();
       const retry = withBudget({ ...config, headers: copyHeaders(config.headers) } as Config, attempt.budget);
       const headers = await presentation.headers(token, attemptRequest(instance, retry));

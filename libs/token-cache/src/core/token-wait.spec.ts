@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { abortReason, afterMs, endableWait, onAbort } from './token-wait.js';
+import { abortReason, afterMs, endableWait, onAbort, paced, RELEASED_PER_TURN } from './token-wait.js';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -111,5 +111,51 @@ describe('endableWait', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(abortReason(timed)).toMatchObject({ name: 'TimeoutError' });
     expect(abortReason({ aborted: true, reason: undefined } as AbortSignal)).toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('paced: callers released by one token wait go on a batch per event-loop turn', () => {
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it(`lets ${RELEASED_PER_TURN} callers of a turn go on at once and the others in the turns after, in order`, async () => {
+    await nextTurn();
+    const order: number[] = [];
+    const results = Array.from({ length: RELEASED_PER_TURN * 3 }, (_, i) => paced(i));
+    // The first batch: the values themselves, no promise, no wait.
+    expect(results.slice(0, RELEASED_PER_TURN)).toEqual(Array.from({ length: RELEASED_PER_TURN }, (_, i) => i));
+    expect(results.slice(RELEASED_PER_TURN).every((r) => r instanceof Promise)).toBe(true);
+    results.forEach((r, i) => void Promise.resolve(r).then(() => i >= RELEASED_PER_TURN && order.push(i)));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    await nextTurn();
+    expect(order).toEqual(Array.from({ length: RELEASED_PER_TURN }, (_, i) => RELEASED_PER_TURN + i));
+    await nextTurn();
+    expect(order).toHaveLength(RELEASED_PER_TURN * 2);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it('holds a caller behind those already held, even in a new turn (first come, first served)', async () => {
+    await nextTurn();
+    const first = Array.from({ length: RELEASED_PER_TURN * 3 }, (_, i) => paced(i));
+    await nextTurn();
+    const late = paced('late');
+    expect(late).toBeInstanceOf(Promise);
+    const seen: unknown[] = [];
+    for (const r of [...first, late]) void Promise.resolve(r).then((v) => seen.push(v));
+    await nextTurn();
+    await nextTurn();
+    await nextTurn();
+    expect(seen.at(-1)).toBe('late');
+  });
+
+  it('is off under fake timers: every caller goes on at once, nothing waits on a timer nobody advances', async () => {
+    vi.useFakeTimers();
+    try {
+      const results = Array.from({ length: RELEASED_PER_TURN * 4 }, (_, i) => paced(i));
+      expect(results).toEqual(Array.from({ length: RELEASED_PER_TURN * 4 }, (_, i) => i));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

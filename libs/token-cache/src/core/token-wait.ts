@@ -77,3 +77,50 @@ export function afterMs(ms: number, reason: () => unknown): WaitEnd {
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason !== undefined ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
+
+// Captured at load: a test framework's fake setImmediate installed later is detected (pacing is then off, so
+// no caller waits on a timer nobody advances).
+const nativeSetImmediate: ((fn: () => void) => unknown) | undefined = typeof setImmediate === 'function' ? setImmediate : undefined;
+
+/** Callers a token wait releases per event-loop turn; the rest continue in the turns after. */
+export const RELEASED_PER_TURN = 8;
+let releasedThisTurn = 0;
+let turnEndScheduled = false;
+const held: (() => void)[] = [];
+
+function endTurn(): void {
+  turnEndScheduled = false;
+  releasedThisTurn = 0;
+  while (held.length > 0 && releasedThisTurn < RELEASED_PER_TURN) {
+    releasedThisTurn++;
+    held.shift()!();
+  }
+  if (held.length > 0 || releasedThisTurn > 0) scheduleTurnEnd();
+}
+
+function scheduleTurnEnd(): void {
+  if (turnEndScheduled) return;
+  turnEndScheduled = true;
+  nativeSetImmediate!(endTurn);
+}
+
+/**
+ * `value` for a caller whose token wait just ended, paced: the first {@link RELEASED_PER_TURN} callers of an
+ * event-loop turn go on at once, the others a batch per turn after it. A fetch that N callers waited on would
+ * otherwise release all N in one synchronous run (each preparing and sending its request): with 200 callers
+ * that blocks the event loop for hundreds of milliseconds, and every reply, the first caller's included, waits
+ * until the last request has been prepared. Paced, the first requests are sent and their replies handled while
+ * the later ones are still being released. Off under fake timers and where there is no `setImmediate`.
+ */
+export function paced<T>(value: T): T | Promise<T> {
+  if (nativeSetImmediate === undefined || globalThis.setImmediate !== nativeSetImmediate) return value;
+  if (held.length === 0 && releasedThisTurn < RELEASED_PER_TURN) {
+    releasedThisTurn++;
+    scheduleTurnEnd();
+    return value;
+  }
+  return new Promise<T>((resolve) => {
+    held.push(() => resolve(value));
+    scheduleTurnEnd();
+  });
+}
