@@ -6,13 +6,8 @@
 import { Agent } from 'node:http';
 import axios from 'axios';
 import { attachTokenCache, clientCredentials, TokenCache } from 'nestjs-token-cache/core';
-import { fmt, pairedHttpRounds, startServer } from './harness.mjs';
+import { fmt, HTTP_ROUNDS, pairedHttpRounds, roundsHeading, startServer } from './harness.mjs';
 
-const CONCURRENCY = 16;
-const REQUESTS_PER_ROUND = 1_000;
-const MAX_ROUNDS = 21;
-const MIN_ROUNDS = 7;
-const MAX_MEASURE_MS = 40_000;
 const BEARER = 'bench-bearer-token-0123456789';
 const BOUND = 'bench-dpop-token-0123456789';
 
@@ -57,7 +52,7 @@ const cache = new TokenCache({
     bound: clientCredentials({ ...common, tokenUrl: `${baseURL}/token-dpop`, dpop: true }),
   },
 });
-const instance = () => axios.create({ baseURL, httpAgent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }) });
+const instance = () => axios.create({ baseURL, httpAgent: new Agent({ keepAlive: true, maxSockets: HTTP_ROUNDS.concurrency }) });
 const withDpop = instance();
 const withBearer = instance();
 const ejects = [attachTokenCache(withDpop, cache, { source: 'bound' }), attachTokenCache(withBearer, cache, { source: 'bearer' })];
@@ -68,13 +63,11 @@ const started = Date.now();
 const run = await pairedHttpRounds({
   subject: get(withDpop),
   baseline: get(withBearer),
-  perRound: REQUESTS_PER_ROUND,
-  concurrency: CONCURRENCY,
-  minRounds: MIN_ROUNDS,
-  maxRounds: MAX_ROUNDS,
-  maxMeasureMs: MAX_MEASURE_MS,
+  perRound: 1_000,
+  minRounds: 7,
+  maxRounds: 21,
 });
-console.log(`Axios GETs, ${CONCURRENCY} in flight, ${run.rounds} interleaved round pairs of ${REQUESTS_PER_ROUND}, ratio = median of pair ratios:`);
+console.log(roundsHeading('Axios GETs', run));
 console.log(
   `${'DPoP-bound source vs bearer source (attached)'.padEnd(50)} ${fmt(run.subjectRps).padStart(8)} req/s vs ${fmt(run.baselineRps).padStart(8)} req/s  ratio ${run.ratio.toFixed(3)}  (information)`,
 );

@@ -3,14 +3,9 @@
 // for both clients, measured in-process against a fake transport so only the library's work shows.
 import axios from 'axios';
 import { attachTokenCache, TokenCache, tokenFetch, tokenFunction } from 'nestjs-token-cache/core';
-import { bearerServerSource, compare, fmt, info, pairedHttpRounds, startServer } from './harness.mjs';
+import { bearerServerSource, compare, fmt, info, pairedHttpRounds, roundsHeading, startServer } from './harness.mjs';
 
 const TARGET = 0.95;
-const CONCURRENCY = 16;
-const REQUESTS_PER_ROUND = 1_500;
-const MAX_ROUNDS = 25;
-const MIN_ROUNDS = 9;
-const MAX_MEASURE_MS = 40_000;
 const TOKEN = 'bench-token-0123456789';
 
 const server = await startServer(bearerServerSource(TOKEN));
@@ -29,14 +24,9 @@ const get = (client) => async () => {
 const run = await pairedHttpRounds({
   subject: get(withToken),
   baseline: get(plain),
-  perRound: REQUESTS_PER_ROUND,
-  concurrency: CONCURRENCY,
-  minRounds: MIN_ROUNDS,
-  maxRounds: MAX_ROUNDS,
-  maxMeasureMs: MAX_MEASURE_MS,
 });
 const ok = run.ratio >= TARGET && cache.stats().fetches === 1;
-console.log(`fetch GETs, ${CONCURRENCY} in flight, ${run.rounds} interleaved round pairs of ${REQUESTS_PER_ROUND}, ratio = median of pair ratios (higher ratio is better):`);
+console.log(roundsHeading('fetch GETs', run));
 console.log(
   `${'tokenFetch vs fetch + static header'.padEnd(50)} ${fmt(run.subjectRps).padStart(8)} req/s vs ${fmt(run.baselineRps).padStart(8)} req/s  ratio ${run.ratio.toFixed(3)}  target >= ${TARGET}  ${ok ? 'PASS' : 'FAIL'}`,
 );

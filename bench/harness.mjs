@@ -116,14 +116,22 @@ export async function httpRound(request, n, concurrency) {
   return { rps, cpuUsPerRequest: (used.user + used.system) / n };
 }
 
+/** The round settings the HTTP benchmarks share (interceptor, fetch; dpop uses smaller rounds). */
+export const HTTP_ROUNDS = { perRound: 1_500, concurrency: 16, minRounds: 9, maxRounds: 25, maxMeasureMs: 40_000 };
+
+/** The heading of a paired HTTP comparison: what was sent, how many in flight, how many round pairs. */
+export const roundsHeading = (what, run) =>
+  `${what}, ${run.concurrency} in flight, ${run.rounds} interleaved round pairs of ${run.perRound}, ratio = median of pair ratios (higher ratio is better):`;
+
 /**
  * HTTP `subject` against `baseline` (each a function making one request and resolving with its status): two
  * warm-up rounds each, then round pairs of `perRound` requests, back to back, the side going first alternating,
  * so load from other processes on a shared machine hits both sides of a pair alike; at least `minRounds`, then
  * more until `maxMeasureMs` of measuring or `maxRounds`. The ratio is the median of the pairs' ratios.
- * Returns `{ rounds, subjectRps, baselineRps, ratio, subjectCpuUs, baselineCpuUs, cpuRatio }` (medians).
+ * Settings default to `HTTP_ROUNDS`. Returns `{ concurrency, perRound, rounds, subjectRps, baselineRps, ratio, subjectCpuUs, baselineCpuUs, cpuRatio }` (medians).
  */
-export async function pairedHttpRounds({ subject, baseline, perRound, concurrency, minRounds, maxRounds, maxMeasureMs }) {
+export async function pairedHttpRounds({ subject, baseline, ...settings }) {
+  const { perRound, concurrency, minRounds, maxRounds, maxMeasureMs } = { ...HTTP_ROUNDS, ...settings };
   const round = (request, n) => httpRound(request, n, concurrency);
   for (let i = 0; i < 2; i++) {
     await round(subject, perRound / 2);
@@ -142,6 +150,8 @@ export async function pairedHttpRounds({ subject, baseline, perRound, concurrenc
     }
   }
   return {
+    concurrency,
+    perRound,
     rounds: s.length,
     subjectRps: median(s.map((x) => x.rps)),
     baselineRps: median(b.map((x) => x.rps)),

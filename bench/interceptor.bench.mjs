@@ -6,14 +6,9 @@
 import { Agent } from 'node:http';
 import axios from 'axios';
 import { attachTokenCache, TokenCache, tokenFunction } from 'nestjs-token-cache/core';
-import { bearerServerSource, fmt, pairedHttpRounds, startServer } from './harness.mjs';
+import { bearerServerSource, fmt, HTTP_ROUNDS, pairedHttpRounds, roundsHeading, startServer } from './harness.mjs';
 
 const TARGET = 0.95;
-const CONCURRENCY = 16;
-const REQUESTS_PER_ROUND = 1_500;
-const MAX_ROUNDS = 25;
-const MIN_ROUNDS = 9;
-const MAX_MEASURE_MS = 45_000;
 const TOKEN = 'bench-token-0123456789';
 
 // The server answers 200 only to the expected bearer token, so a broken interceptor can't look fast.
@@ -21,11 +16,11 @@ const server = await startServer(bearerServerSource(TOKEN));
 const { baseURL } = server;
 
 const cache = new TokenCache({ sources: { api: tokenFunction(() => ({ accessToken: TOKEN, expiresIn: 86_400 })) } });
-const attached = axios.create({ baseURL, httpAgent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }) });
+const attached = axios.create({ baseURL, httpAgent: new Agent({ keepAlive: true, maxSockets: HTTP_ROUNDS.concurrency }) });
 const eject = attachTokenCache(attached, cache, { source: 'api' });
 const plain = axios.create({
   baseURL,
-  httpAgent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
+  httpAgent: new Agent({ keepAlive: true, maxSockets: HTTP_ROUNDS.concurrency }),
   headers: { Authorization: `Bearer ${TOKEN}` },
 });
 const get = (client) => async () => (await client.get('/resource')).status;
@@ -35,16 +30,10 @@ const started = Date.now();
 const run = await pairedHttpRounds({
   subject: get(attached),
   baseline: get(plain),
-  perRound: REQUESTS_PER_ROUND,
-  concurrency: CONCURRENCY,
-  minRounds: MIN_ROUNDS,
-  maxRounds: MAX_ROUNDS,
-  maxMeasureMs: MAX_MEASURE_MS,
+  maxMeasureMs: 45_000,
 });
 const ok = run.ratio >= TARGET;
-console.log(
-  `Axios GETs, ${CONCURRENCY} in flight, ${run.rounds} interleaved round pairs of ${REQUESTS_PER_ROUND}, ratio = median of pair ratios (higher ratio is better):`,
-);
+console.log(roundsHeading('Axios GETs', run));
 console.log(
   `${'attached instance vs plain axios + static header'.padEnd(50)} ${fmt(run.subjectRps).padStart(8)} req/s vs ${fmt(run.baselineRps).padStart(8)} req/s  ratio ${run.ratio.toFixed(3)}  target >= ${TARGET}  ${ok ? 'PASS' : 'FAIL'}`,
 );

@@ -6,36 +6,22 @@
  * project runs this file against the lowest axios of the peer range.
  */
 import axios, { AxiosError, CanceledError, type AxiosInstance } from 'axios';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { attachTokenCache, clientCredentials, TokenCache } from 'nestjs-token-cache/core';
-import { startHeldIdp, type HeldIdp } from './support/held-idp.js';
-import { distinctTokensWithAudience } from './support/idp-token-function.js';
-import { startMockIdp, type MockIdp } from './support/mock-idp.js';
-import { startResourceServer, type ResourceServer } from './support/resource-server.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { attachTokenCache, TokenCache } from 'nestjs-token-cache/core';
+import type { HeldIdp } from './support/held-idp.js';
+import { outcome, useHeldWorld } from './support/held-world.js';
+import type { ResourceServer } from './support/resource-server.js';
 
-let idp: MockIdp;
+const world = useHeldWorld();
 let held: HeldIdp;
 let api: ResourceServer;
 let cache: TokenCache;
 let client: AxiosInstance;
 let eject: () => void;
 
-beforeAll(async () => {
-  idp = await startMockIdp();
-  distinctTokensWithAudience(idp);
-  held = await startHeldIdp(idp);
-  api = await startResourceServer(idp);
-});
-afterAll(async () => {
-  await api.close();
-  await held.close();
-  await idp.close();
-});
+beforeAll(() => ({ held, api } = world));
 beforeEach(() => {
-  api.requests.length = 0;
-  api.revoked.clear();
-  held.reset();
-  cache = new TokenCache({ sources: { api: clientCredentials({ tokenUrl: held.tokenUrl, clientId: 'abort-tests', clientSecret: 'abort-tests-secret' }) } });
+  cache = world.newCache();
   client = axios.create({ baseURL: api.url });
   eject = attachTokenCache(client, cache, { source: 'api' });
 });
@@ -44,8 +30,6 @@ afterEach(async () => {
   eject();
   await cache.close();
 });
-
-const outcome = (p: Promise<unknown>) => p.then((r) => ({ resolved: r }), (e: unknown) => ({ rejected: e }));
 
 /** The error a plain axios call gives for the same cancellation (no token cache on the instance). */
 async function plainAxiosError(config: Parameters<AxiosInstance['get']>[1]): Promise<unknown> {

@@ -4,43 +4,27 @@
  * the cache. Against a slow real IdP (token requests held until the test releases them) and the recording
  * resource server.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clientCredentials, TokenCache, tokenFetch, type TokenFetch } from 'nestjs-token-cache/core';
-import { startHeldIdp, type HeldIdp } from './support/held-idp.js';
-import { distinctTokensWithAudience } from './support/idp-token-function.js';
-import { startMockIdp, type MockIdp } from './support/mock-idp.js';
-import { startResourceServer, type ResourceServer } from './support/resource-server.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TokenCache, tokenFetch, type TokenFetch } from 'nestjs-token-cache/core';
+import type { HeldIdp } from './support/held-idp.js';
+import { outcome, useHeldWorld } from './support/held-world.js';
+import type { ResourceServer } from './support/resource-server.js';
 
-let idp: MockIdp;
+const world = useHeldWorld();
 let held: HeldIdp;
 let api: ResourceServer;
 let cache: TokenCache;
 let call: TokenFetch;
 
-beforeAll(async () => {
-  idp = await startMockIdp();
-  distinctTokensWithAudience(idp);
-  held = await startHeldIdp(idp);
-  api = await startResourceServer(idp);
-});
-afterAll(async () => {
-  await api.close();
-  await held.close();
-  await idp.close();
-});
+beforeAll(() => ({ held, api } = world));
 beforeEach(() => {
-  api.requests.length = 0;
-  api.revoked.clear();
-  held.reset();
-  cache = new TokenCache({ sources: { api: clientCredentials({ tokenUrl: held.tokenUrl, clientId: 'abort-tests', clientSecret: 'abort-tests-secret' }) } });
+  cache = world.newCache();
   call = tokenFetch(cache, { source: 'api', baseURL: api.url });
 });
 afterEach(async () => {
   held.release();
   await cache.close();
 });
-
-const outcome = (p: Promise<unknown>) => p.then((r) => ({ resolved: r }), (e: unknown) => ({ rejected: e }));
 
 describe('tokenFetch: a call waiting for a token can be aborted', () => {
   it('rejects with an AbortError at once when init.signal aborts during the token fetch; the fetch goes on for the others and is cached', async () => {

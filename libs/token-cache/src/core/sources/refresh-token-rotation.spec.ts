@@ -82,6 +82,8 @@ function rotation(refreshToken: RefreshTokenOption, onRotated?: RefreshTokenRota
   });
 }
 
+type RotatingIdp = ReturnType<typeof rotatingIdp>;
+
 describe('RefreshTokenRotation, refresh token per user (a function of the request)', () => {
   it('concurrent refreshes of one user spend each token once, in turn; other users run alongside; onRotated gets the request', async () => {
     const idp = rotatingIdp();
@@ -207,32 +209,31 @@ describe('RefreshTokenRotation, one refresh token for the fleet, when the shared
     for (const r of rotations.splice(0)) r.close();
   });
 
-  it('no lock (store unreachable): nothing is sent, the fetch fails with a TokenFetchError naming the source and the cause', async () => {
+  it.each([
+    { kind: 'one token for the fleet', params: { source: 'svc' }, option: (idp: RotatingIdp): RefreshTokenOption => idp.issue('svc') },
+    {
+      kind: 'per user',
+      params: { source: 'user', subject: 'alice' },
+      option: (idp: RotatingIdp): RefreshTokenOption => {
+        const rt = idp.issue('alice');
+        return () => rt;
+      },
+    },
+  ])('no lock (store unreachable), $kind: nothing is sent, the fetch fails with a TokenFetchError naming the source and the cause', async ({ params, option }) => {
     const idp = rotatingIdp();
     const { shared, state } = sharedStore();
-    const r = make(idp.issue('svc'));
+    const r = make(option(idp));
     state.down = true;
     const spend = vi.fn((rt: string) => idp.spend(rt));
-    const error = await r.run({ source: 'svc' }, ctx(shared), spend).catch((e: unknown) => e);
+    const error = await r.run(params, ctx(shared), spend).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenFetchError);
     expect((error as TokenFetchError).retryable).toBe(true);
-    expect((error as TokenFetchError).source).toBe('svc');
-    expect((error as Error).message).toMatch(/source "svc" was not attempted: the fleet-wide lock .* could not be taken \(store unreachable\).*Nothing was sent/);
+    expect((error as TokenFetchError).source).toBe(params.source);
+    expect((error as Error).message).toMatch(new RegExp(`source "${params.source}" was not attempted: the fleet-wide lock .* could not be taken \\(store unreachable\\).*Nothing was sent`));
     expect(spend).not.toHaveBeenCalled();
     state.down = false;
-    await expect(r.run({ source: 'svc' }, ctx(shared), spend)).resolves.toBeTruthy();
+    await expect(r.run(params, ctx(shared), spend)).resolves.toBeTruthy();
     expect(idp.revoked).toEqual([]);
-  });
-
-  it('per user too: no lock, no spend', async () => {
-    const idp = rotatingIdp();
-    const { shared, state } = sharedStore();
-    const rt = idp.issue('alice');
-    const r = make(() => rt);
-    state.down = true;
-    const spend = vi.fn((token: string) => idp.spend(token));
-    await expect(r.run({ source: 'user', subject: 'alice' }, ctx(shared), spend)).rejects.toThrow(/was not attempted.*Nothing was sent/);
-    expect(spend).not.toHaveBeenCalled();
   });
 
   it('the rotated token could not be shared (store failed mid-spend): no other instance spends the marked one; once re-shared, the newest is spent', async () => {
