@@ -2,13 +2,23 @@ import type { Clock } from './token-cache.types.js';
 
 // Captured at load, so that test frameworks that fake timers later can be detected (and never stall us).
 const nativeDateNow = Date.now;
-const nativeSetImmediate = setImmediate;
+const nativeSetImmediate = typeof setImmediate === 'function' ? setImmediate : (undefined as unknown as typeof setImmediate);
 // Fake timers installed before this module loaded (a fake Date.now is not native code; @sinonjs/fake-timers
 // marks its functions with `clock`): then the clock is simply read on every call.
 const canCoarsen =
+  typeof nativeSetImmediate === 'function' &&
   /\[native code\]/.test(Function.prototype.toString.call(nativeDateNow)) &&
   !('clock' in (nativeSetImmediate as object)) &&
   !('clock' in (nativeDateNow as object));
+/**
+ * The real `setImmediate`, or undefined while it is faked (a test framework's fake timers, installed before or
+ * after this module loaded) or absent (browsers): work scheduled with it then runs without it.
+ */
+export function realSetImmediate(): ((fn: () => void) => unknown) | undefined {
+  if (typeof nativeSetImmediate !== 'function' || 'clock' in (nativeSetImmediate as object) || '_isMockFunction' in (nativeSetImmediate as object)) return undefined;
+  return globalThis.setImmediate === nativeSetImmediate ? nativeSetImmediate : undefined;
+}
+
 /** Reads of the cached time allowed before the clock is read again, even within one turn. */
 const MAX_USES_PER_READ = 1024;
 let turnNow = 0;

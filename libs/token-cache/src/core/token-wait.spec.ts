@@ -149,6 +149,24 @@ describe('paced: callers released by one token wait go on a batch per event-loop
     expect(seen.at(-1)).toBe('late');
   });
 
+  it('callers held when fake timers are installed are still released, without advancing any timer', async () => {
+    await nextTurn();
+    const results = Array.from({ length: RELEASED_PER_TURN * 4 }, (_, i) => paced(i));
+    vi.useFakeTimers();
+    try {
+      // The turn's end already scheduled runs; the batches after it go on microtasks, not on fake timers.
+      const all = await Promise.race([Promise.all(results), new Promise((resolve) => queueMicrotask(() => resolve('pending')))]);
+      expect(all).toBe('pending');
+      vi.useRealTimers();
+      await nextTurn();
+      vi.useFakeTimers();
+      for (let k = 0; k < 50; k++) await Promise.resolve();
+      expect(await Promise.all(results)).toEqual(Array.from({ length: RELEASED_PER_TURN * 4 }, (_, i) => i));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('is off under fake timers: every caller goes on at once, nothing waits on a timer nobody advances', async () => {
     vi.useFakeTimers();
     try {

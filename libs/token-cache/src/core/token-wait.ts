@@ -5,6 +5,8 @@
  * everyone else who waits on it and lands in the cache. Knows nothing of axios or fetch.
  */
 
+import { realSetImmediate } from './clock.js';
+
 /**
  * Starts watching for something that ends a wait; calls `end(reason)` when it happens (also at once, when it
  * already has) and returns a function that stops watching (removes its listener, clears its timer).
@@ -78,10 +80,6 @@ export function abortReason(signal: AbortSignal): unknown {
   return signal.reason !== undefined ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
-// Captured at load: a test framework's fake setImmediate installed later is detected (pacing is then off, so
-// no caller waits on a timer nobody advances).
-const nativeSetImmediate: ((fn: () => void) => unknown) | undefined = typeof setImmediate === 'function' ? setImmediate : undefined;
-
 /** Callers a token wait releases per event-loop turn; the rest continue in the turns after. */
 export const RELEASED_PER_TURN = 8;
 let releasedThisTurn = 0;
@@ -101,7 +99,9 @@ function endTurn(): void {
 function scheduleTurnEnd(): void {
   if (turnEndScheduled) return;
   turnEndScheduled = true;
-  nativeSetImmediate!(endTurn);
+  const later = realSetImmediate();
+  if (later !== undefined) later(endTurn);
+  else queueMicrotask(endTurn);
 }
 
 /**
@@ -110,10 +110,12 @@ function scheduleTurnEnd(): void {
  * otherwise release all N in one synchronous run (each preparing and sending its request): with 200 callers
  * that blocks the event loop for hundreds of milliseconds, and every reply, the first caller's included, waits
  * until the last request has been prepared. Paced, the first requests are sent and their replies handled while
- * the later ones are still being released. Off under fake timers and where there is no `setImmediate`.
+ * the later ones are still being released. Off under fake timers (installed before or after this module
+ * loaded) and where there is no `setImmediate`; callers already held when timers get faked are released on
+ * the next microtask.
  */
 export function paced<T>(value: T): T | Promise<T> {
-  if (nativeSetImmediate === undefined || globalThis.setImmediate !== nativeSetImmediate) return value;
+  if (realSetImmediate() === undefined) return value;
   if (held.length === 0 && releasedThisTurn < RELEASED_PER_TURN) {
     releasedThisTurn++;
     scheduleTurnEnd();
