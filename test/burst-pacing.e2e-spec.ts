@@ -128,4 +128,40 @@ describe('a burst waiting on one token is released a batch per turn', () => {
     expect(api.requests.map((r) => r.url)).not.toContain('/fetch/39');
     expect(api.requests).toHaveLength(78);
   });
+  it('axios: callers of a shared renewal aborted (signal) or canceled (cancel token) while held: rejected at once, their retries never sent', async () => {
+    const client = axios.create({ baseURL: api.url });
+    cache.attach(client, { source: 'api' });
+    await client.get('/warm');
+    api.revokeAllSeen();
+    api.requests.length = 0;
+    // All 64 first attempts are answered 401 together, so all 64 wait on one renewal; the last 32 are held.
+    let allArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+    let seen = 0;
+    api.beforeReply = async () => {
+      if (++seen === 64) allArrived();
+      await arrived;
+    };
+    const controller = new AbortController();
+    const source = axios.CancelToken.source();
+    const calls = Array.from({ length: 64 }, (_, i) =>
+      client
+        .post(`/r/${i}`, { i }, i < 32 ? {} : i % 2 ? { signal: controller.signal } : { cancelToken: source.token })
+        .then((r) => r.status, (e: Error) => e.name),
+    );
+    // Abort as soon as the first retries go out: the held ones are still waiting for their batch.
+    await new Promise<void>((resolve) => {
+      const check = () => (api.requests.some((r) => r.accepted) ? resolve() : setImmediate(check));
+      check();
+    });
+    controller.abort();
+    source.cancel('user canceled');
+    const outcomes = await Promise.all(calls);
+    const canceled = outcomes.filter((o) => o === 'CanceledError').length;
+    expect(outcomes.slice(0, 32)).toEqual(Array(32).fill(200));
+    expect(canceled).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o === 200).length + canceled).toBe(64);
+    // Every accepted request (a retry) belongs to a caller that got 200: none of a canceled caller was sent.
+    expect(api.requests.filter((r) => r.accepted)).toHaveLength(64 - canceled);
+  });
 });

@@ -189,6 +189,25 @@ describe('DPoP through axios with its default validateStatus: the retry\'s reply
       eject();
     }
   });
+
+  it('an interceptor that runs after ours (added before attach) and rewrites the URL and method: the proof covers what is sent, no 401, no new token', async () => {
+    const instance = axios.create({ baseURL: rs.url });
+    // axios runs request interceptors in reverse order of use(): this one runs after the token interceptor.
+    instance.interceptors.request.use((config) => ({ ...config, url: `/v2${config.url}`, method: 'put' }));
+    const eject = cache.attach(instance, { source: 'api' });
+    try {
+      expect((await instance.get('/warm')).status).toBe(200);
+      const fetches = cache.stats().fetches;
+      rs.requests.length = 0;
+      for (let i = 0; i < 3; i++) expect((await instance.get(`/items/${i}`)).status).toBe(200);
+      expect(rs.requests.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(rs.requests.map((r) => r.proof!.payload.htu)).toEqual([0, 1, 2].map((i) => `${rs.url}/v2/items/${i}`));
+      expect(rs.requests.every((r) => r.proof!.payload.htm === 'PUT')).toBe(true);
+      expect(cache.stats().fetches).toBe(fetches);
+    } finally {
+      eject();
+    }
+  });
 });
 
 describe.each(['axios', 'fetch'] as const)('a DPoP source\'s next token is Bearer-typed: %s never resends the first attempt\'s proof', (kind) => {

@@ -83,6 +83,17 @@ class Attempt {
     return this.#token;
   }
 
+  #signedWith: AttemptRequest | undefined;
+
+  /** The request view the first attempt's headers were made from (a DPoP proof signs its method and URL). */
+  signedWith(): AttemptRequest | undefined {
+    return this.#signedWith;
+  }
+
+  sign(request: AttemptRequest | undefined): void {
+    this.#signedWith = request;
+  }
+
   toJSON(): Record<string, never> {
     return {};
   }
@@ -131,14 +142,11 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
   const send = (config: Config, attempt: Attempt): Config | Promise<Config> => {
     config[ATTEMPT] = attempt;
     config.adapter = retryingAdapter(attempt, renewal, presentation, instance);
-    const headers = presentation.headers(attempt.token(), attemptRequest(instance, config));
+    const request = new AttemptRequest(instance, config);
+    attempt.sign(request);
+    const headers = presentation.headers(attempt.token(), request);
     if (!isPromise(headers)) return presentOn(config, presentation, headers);
     return headers.then((h) => presentOn(config, presentation, h));
-  };
-
-  const pacedSend = (config: Config, attempt: Attempt): Config | Promise<Config> => {
-    const go = paced(attempt);
-    return go === attempt ? send(config, attempt) : (go as Promise<Attempt>).then((a) => send(config, a));
   };
 
   // Not async: with a warm token the request goes on without waiting a turn; only a fetch is awaited.
@@ -166,9 +174,10 @@ export function attachTokenCache(target: TokenCacheAttachTarget, cache: TokenCac
     const token = renewal.acquire(params);
     if (typeof token === 'string') return send(config, new Attempt(owner, params, token, adapter, budget, false));
     const ends = waitEnds(config, budget);
-    const wait = ends.length === 0 ? token : endableWait(token, ends);
+    // Paced inside the wait: a request aborted while its batch is held rejects at once and is never sent.
+    const wait = endableWait(token.then((t) => paced(t)), ends);
     return wait.then(
-      (t) => pacedSend(config, new Attempt(owner, params, t, adapter, budget, true)),
+      (t) => send(config, new Attempt(owner, params, t, adapter, budget, true)),
       (error: unknown) => {
         if (error instanceof RequestCanceled) return refuse(config);
         throw error;
@@ -201,7 +210,7 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
     return sendAndRetry(config, real);
   };
 
-  function sendAndRetry(config: Config, real: AxiosAdapter): Promise<AxiosResponse> {
+  function sendAndRetry(config: Config, real: AxiosAdapter, presented?: Config): Promise<AxiosResponse> {
     const retryWith = async (response: AxiosResponse, outcome: () => AxiosResponse): Promise<AxiosResponse> => {
       const verdict = verdictOf(presentation, response.status, (name) => getHeader(response.headers as Headers, name), attemptRequest(instance, config));
       const decision = retryDecision(verdict, false, isReplayableBody(config.data));
@@ -213,10 +222,13 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
       discardBody(response);
       const token =
         decision === 'renew-and-retry'
-          ? await paced(await endableWait(renewal.renew(attempt.params(), attempt.token()), waitEnds(config, attempt.budget)))
+          ? await endableWait(renewal.renew(attempt.params(), attempt.token()).then((t) => paced(t)), waitEnds(config, attempt.budget))
           : attempt.token();
       const retry = withBudget({ ...config, headers: copyHeaders(config.headers) } as Config, attempt.budget);
       const headers = await presentation.headers(token, attemptRequest(instance, retry));
+      // Canceled after its wait ended (while a proof was signed): axios' adapters send a canceled config they
+      // are called with directly, so the retry is refused here; the dispatch reports axios' CanceledError.
+      if (isCanceled(retry)) throw new RequestCanceled();
       // Only the presentation's headers change: those of the first attempt (a DPoP proof over the rejected
       // token, or one a Bearer-typed next token has no use for) are removed, never sent again.
       presentOn(retry, presentation, headers);
@@ -235,11 +247,23 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
         },
       );
     };
-    let first = config;
+    let first = presented ?? config;
     try {
-      if (attempt.waited) first = withBudget(config, attempt.budget);
+      if (presented === undefined && attempt.waited) first = withBudget(config, attempt.budget);
     } catch (error) {
       return Promise.reject(error);
+    }
+    // A scheme that signs the request (DPoP): an interceptor that ran after ours (axios runs those added before
+    // `attach` later) may have changed the method or URL the proof was made for; it is made again for what is
+    // sent, instead of costing a 401 and a new token on every call.
+    const stale = presentation.classify !== undefined && attempt.signedWith()?.changedIn(first) === true;
+    if (stale) {
+      const start = first;
+      return Promise.resolve(presentation.headers(attempt.token(), attemptRequest(instance, start))).then((h) => {
+        attempt.sign(undefined);
+        presentOn(start, presentation, h);
+        return sendAndRetry(config, real, start);
+      });
     }
     return real(first).then(
       (response) => {
@@ -380,24 +404,37 @@ function discardBody(response: AxiosResponse): void {
  * and in a profile of the warm path they doubled the client's garbage-collection time.
  */
 class AttemptRequest implements TokenAttemptRequest {
-  constructor(
-    private readonly instance: AxiosInstance,
-    private readonly config: Config,
-  ) {}
+  readonly #instance: AxiosInstance;
+  readonly #config: Config;
+  #method: string | undefined;
+  #url: string | undefined;
+
+  constructor(instance: AxiosInstance, config: Config) {
+    this.#instance = instance;
+    this.#config = config;
+  }
 
   get params(): TokenParams | undefined {
-    const attempt = this.config[ATTEMPT];
+    const attempt = this.#config[ATTEMPT];
     return attempt instanceof Attempt ? attempt.params() : undefined;
   }
 
+  /** Read once: what a presentation signed. */
   get method(): string {
-    return (this.config.method ?? 'get').toUpperCase();
+    return (this.#method ??= methodOf(this.#config));
   }
 
   get url(): string {
-    return this.instance.getUri(this.config);
+    return (this.#url ??= this.#instance.getUri(this.#config));
+  }
+
+  /** Whether `config` (the attempt as the adapter got it) has another method or URL than the one read here. */
+  changedIn(config: Config): boolean {
+    return (this.#method !== undefined && this.#method !== methodOf(config)) || (this.#url !== undefined && this.#url !== this.#instance.getUri(config));
   }
 }
+
+const methodOf = (config: Config): string => (config.method ?? 'get').toUpperCase();
 
 function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRequest {
   return new AttemptRequest(instance, config);

@@ -106,7 +106,7 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     const signal = rest?.signal !== undefined ? rest.signal : isRequest ? (target as Request).signal : undefined;
     if (signal?.aborted === true) throw abortReason(signal);
     const acquired = renewal.acquire(params);
-    const token = typeof acquired === 'string' ? acquired : await paced(await untilAborted(acquired, signal));
+    const token = typeof acquired === 'string' ? acquired : await untilAborted(acquired.then((t) => paced(t)), signal);
 
     const request: TokenAttemptRequest = {
       method: (rest?.method ?? (isRequest ? (target as Request).method : 'GET')).toUpperCase(),
@@ -138,7 +138,7 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     }
     // The first reply is dropped: release its body so its connection is freed.
     response.body?.cancel().catch(() => undefined);
-    const next = decision === 'renew-and-retry' ? await paced(await untilAborted(renewal.renew(params, token), signal)) : token;
+    const next = decision === 'renew-and-retry' ? await untilAborted(renewal.renew(params, token).then((t) => paced(t)), signal) : token;
     const retried = await attempt(spare ?? target, init1, base, next, request);
     // The scheme sees the retry's reply too (a DPoP server may send a new nonce with it); no second retry.
     if (presentation.classify !== undefined) verdictOf(presentation, retried.status, (name) => retried.headers.get(name) ?? undefined, request);

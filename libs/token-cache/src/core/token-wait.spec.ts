@@ -167,6 +167,19 @@ describe('paced: callers released by one token wait go on a batch per event-loop
     }
   });
 
+  it('is off when fake timers were installed before the library loaded (Jest enableGlobally, a setupFiles hook)', async () => {
+    vi.useFakeTimers();
+    try {
+      vi.resetModules();
+      const fresh = await import('./token-wait.js');
+      const results = Array.from({ length: fresh.RELEASED_PER_TURN * 4 }, (_, i) => fresh.paced(i));
+      expect(results).toEqual(Array.from({ length: fresh.RELEASED_PER_TURN * 4 }, (_, i) => i));
+    } finally {
+      vi.useRealTimers();
+      vi.resetModules();
+    }
+  });
+
   it('is off under fake timers: every caller goes on at once, nothing waits on a timer nobody advances', async () => {
     vi.useFakeTimers();
     try {
