@@ -9,6 +9,7 @@ import axios, { AxiosError, CanceledError, type AxiosInstance } from 'axios';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { attachTokenCache, TokenCache } from 'nestjs-token-cache/core';
 import type { HeldIdp } from './support/held-idp.js';
+import { countingSignal } from './support/counting-signal.js';
 import { outcome, useHeldWorld } from './support/held-world.js';
 import type { ResourceServer } from './support/resource-server.js';
 
@@ -140,22 +141,10 @@ describe(`axios ${axios.VERSION}: a call waiting for a token can be canceled`, (
 
   it('leaves no listener on a long-lived signal after many calls (cold and warm)', async () => {
     held.release();
-    const ac = new AbortController();
-    const signal = ac.signal;
-    let listeners = 0;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((type: string, fn: () => void, opts?: { once?: boolean }) => {
-      listeners++;
-      add(type, fn, opts);
-    }) as typeof signal.addEventListener;
-    signal.removeEventListener = ((type: string, fn: () => void) => {
-      listeners--;
-      remove(type, fn);
-    }) as typeof signal.removeEventListener;
+    const { signal, listeners } = countingSignal();
     for (let i = 0; i < 20; i++) await client.get('/cold', { signal, tokenCache: { subject: `user-${i}` } });
     for (let i = 0; i < 100; i++) await client.get('/warm', { signal });
     expect(api.requests).toHaveLength(120);
-    expect(listeners).toBe(0);
+    expect(listeners()).toBe(0);
   });
 });

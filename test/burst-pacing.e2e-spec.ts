@@ -32,6 +32,17 @@ afterEach(async () => {
   await idp.close();
 });
 
+/** The API holds every reply until `n` requests have arrived, then answers them all together. */
+function holdRepliesUntil(n: number): void {
+  let allArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+  let seen = 0;
+  api.beforeReply = async () => {
+    if (++seen === n) allArrived();
+    await arrived;
+  };
+}
+
 /** Counts the requests handed to the network per event-loop turn (a setImmediate loop numbers the turns). */
 function turnCounter() {
   let turn = 0;
@@ -81,13 +92,7 @@ describe('a burst waiting on one token is released a batch per turn', () => {
     api.revokeAllSeen();
     api.requests.length = 0;
     // The API holds its 401s back until all 64 have arrived, so they all wait on one renewal together.
-    let allArrived!: () => void;
-    const arrived = new Promise<void>((resolve) => (allArrived = resolve));
-    let seen = 0;
-    api.beforeReply = async () => {
-      if (++seen === 64) allArrived();
-      await arrived;
-    };
+    holdRepliesUntil(64);
     const replies = await Promise.all(Array.from({ length: 64 }, (_, i) => client.get(`/after-revoke/${i}`)));
     counter.stop();
     expect(replies.every((r) => r.status === 200)).toBe(true);
@@ -135,13 +140,7 @@ describe('a burst waiting on one token is released a batch per turn', () => {
     api.revokeAllSeen();
     api.requests.length = 0;
     // All 64 first attempts are answered 401 together, so all 64 wait on one renewal; the last 32 are held.
-    let allArrived!: () => void;
-    const arrived = new Promise<void>((resolve) => (allArrived = resolve));
-    let seen = 0;
-    api.beforeReply = async () => {
-      if (++seen === 64) allArrived();
-      await arrived;
-    };
+    holdRepliesUntil(64);
     const controller = new AbortController();
     const source = axios.CancelToken.source();
     const calls = Array.from({ length: 64 }, (_, i) =>

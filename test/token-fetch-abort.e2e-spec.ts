@@ -7,6 +7,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TokenCache, tokenFetch, type TokenFetch } from 'nestjs-token-cache/core';
 import type { HeldIdp } from './support/held-idp.js';
+import { countingSignal } from './support/counting-signal.js';
 import { outcome, useHeldWorld } from './support/held-world.js';
 import type { ResourceServer } from './support/resource-server.js';
 
@@ -102,26 +103,15 @@ describe('tokenFetch: a call waiting for a token can be aborted', () => {
 
   it('leaves no listener on a long-lived signal after many calls (cold and warm)', async () => {
     held.release();
-    const signal = new AbortController().signal;
-    let listeners = 0;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((type: string, fn: () => void, opts?: { once?: boolean }) => {
-      listeners++;
-      add(type, fn, opts);
-    }) as typeof signal.addEventListener;
-    signal.removeEventListener = ((type: string, fn: () => void) => {
-      listeners--;
-      remove(type, fn);
-    }) as typeof signal.removeEventListener;
+    const { signal, listeners } = countingSignal();
     // fetch keeps its own listener on a signal until the request is garbage-collected: this client's fetch
     // does not pass the signal on, so what is counted is the token cache's alone.
     call = tokenFetch(cache, { source: 'api', baseURL: api.url, fetch: (input, init) => fetch(input, { ...init, signal: null }) });
     for (let i = 0; i < 20; i++) await (await call('/cold', { signal, tokenCache: { subject: `user-${i}` } })).arrayBuffer();
-    const afterCold = listeners;
+    const afterCold = listeners();
     for (let i = 0; i < 100; i++) await (await call('/warm', { signal })).arrayBuffer();
     expect(api.requests).toHaveLength(120);
     expect(afterCold).toBe(0);
-    expect(listeners).toBe(0);
+    expect(listeners()).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { abortReason, afterMs, endableWait, onAbort, paced, RELEASED_PER_TURN } from './token-wait.js';
+import { countingSignal } from '../../../../test/support/counting-signal.js';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -11,22 +12,6 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-/** Counts the abort listeners a signal holds (addEventListener/removeEventListener seen from outside). */
-function countingSignal(controller: AbortController) {
-  const signal = controller.signal;
-  let listeners = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, fn: () => void, opts?: { once?: boolean }) => {
-    listeners++;
-    add(type, fn, opts);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, fn: () => void) => {
-    listeners--;
-    remove(type, fn);
-  }) as typeof signal.removeEventListener;
-  return { signal, listeners: () => listeners };
-}
 
 afterEach(() => {
   vi.useRealTimers();
