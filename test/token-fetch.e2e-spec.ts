@@ -76,6 +76,14 @@ describe('tokenFetch: the token on every request', () => {
     expect(api.requests.every((r) => r.accepted)).toBe(true);
   });
 
+  it('resolves each path right however many a client calls (resolutions are remembered, 256 at most, then forgotten)', async () => {
+    const nested = tokenFetch(cache, { source: 'api', baseURL: `${api.url}/v1/` });
+    const paths = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? `/p${i % 300}` : `p${i % 300}?q=${i % 300}`));
+    for (const path of paths) expect((await nested(path)).status).toBe(200);
+    const expected = paths.map((path) => (path.startsWith('/') ? path : `/v1/${path}`));
+    expect(api.requests.map((r) => r.url)).toEqual(expected);
+  });
+
   it('keeps the request\'s own headers and never changes the caller\'s init', async () => {
     const headers = new Headers({ 'X-Request-Id': 'r-1', Accept: 'application/json' });
     const init = { method: 'POST', headers, body: '{"a":1}' };

@@ -74,13 +74,20 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
   const baseURL = resolveBaseUrl(options.baseURL);
   cache.peek?.(source, client.params);
   const renewal = new TokenRenewal(cache, source);
+  const resolved = new Map<string, string>();
   const send = (input: string | URL | Request, init: RequestInit | undefined): Promise<Response> =>
     ownFetch !== undefined ? ownFetch(input, init) : globalThis.fetch(input, init);
 
   /** One attempt: the token's headers over the request's own. */
-  const attempt = async (target: string | URL | Request, init: RequestInit, base: HeadersInit | undefined, token: string, request: TokenAttemptRequest) => {
+  const attempt = (target: string | URL | Request, init: RequestInit, base: HeadersInit | undefined, token: string, request: TokenAttemptRequest): Promise<Response> => {
+    const values = presentation.headers(token, request);
+    // Not async on the hot path: a presentation that signs (DPoP) may take a turn, a Bearer one does not.
+    return isPromise(values) ? values.then((v) => sendWith(target, init, base, v)) : sendWith(target, init, base, values);
+  };
+  const sendWith = (target: string | URL | Request, init: RequestInit, base: HeadersInit | undefined, values: Record<string, string>): Promise<Response> => {
+    // No headers of the request's own: the token's are all there is (fetch builds its Headers from them).
+    if (base === undefined || base === null) return send(target, { ...init, headers: values });
     const headers = new Headers(base);
-    const values = await presentation.headers(token, request);
     // Every header the presentation owns is its own on each attempt: cleared, then set as given.
     for (const name of presentation.headerNames) headers.delete(name);
     for (const name of Object.keys(values)) headers.set(name, values[name]!);
@@ -93,10 +100,10 @@ export function tokenFetch(cache: TokenCacheLike, options: TokenFetchOptions): T
     if (init !== undefined && init !== null) {
       const { skipTokenCache, tokenCache, ...others } = init;
       rest = others;
-      if (skipTokenCache === true) return send(resolveInput(input, baseURL), rest);
+      if (skipTokenCache === true) return send(resolveInput(input, baseURL, resolved), rest);
       perRequest = tokenCache;
     }
-    const target = resolveInput(input, baseURL);
+    const target = resolveInput(input, baseURL, resolved);
     const isRequest = typeof Request !== 'undefined' && target instanceof Request;
     let base = rest?.headers ?? (isRequest ? (target as Request).headers : undefined);
     if (hasHeader(base, header)) return send(target, rest);
@@ -165,10 +172,27 @@ function resolveBaseUrl(baseURL: unknown): URL | undefined {
   return url;
 }
 
-/** A string input is resolved against `baseURL` (an absolute one stays as it is); URL and Request pass through. */
-function resolveInput(input: string | URL | Request, baseURL: URL | undefined): string | URL | Request {
+/** How many resolved paths a client remembers (a client calls a handful of paths; parsing a URL costs microseconds). */
+const RESOLVED_PATHS = 256;
+
+/**
+ * A string input is resolved against `baseURL` (an absolute one stays as it is); URL and Request pass through.
+ * Results are remembered per client in `memo` (cleared when full): resolving is pure, and on a warm call it was
+ * the largest cost of the client's own.
+ */
+function resolveInput(input: string | URL | Request, baseURL: URL | undefined, memo: Map<string, string>): string | URL | Request {
   if (baseURL === undefined || typeof input !== 'string') return input;
-  return new URL(input, baseURL).href;
+  let href = memo.get(input);
+  if (href === undefined) {
+    href = new URL(input, baseURL).href;
+    if (memo.size >= RESOLVED_PATHS) memo.clear();
+    memo.set(input, href);
+  }
+  return href;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /**
