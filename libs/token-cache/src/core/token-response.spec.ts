@@ -197,13 +197,21 @@ describe('header-safe token (RFC 6750 b64token, at most maxTokenBytes)', () => {
     ['a quote', 'ab"c', /"""/],
     ['a comma', 'a,b', /","/],
     ['a semicolon', 'a;b', /";"/],
-    ['= in the middle', 'ab=c', /"c"/],
-    ['a leading =', '=abc', /"="/],
+    ['= in the middle', 'ab=c', /"=" \(allowed only at the end.* at position 2,/],
+    ['a run of = in the middle', 'ab==cd', /"=" .* at position 2,/],
+    ['a leading =', '=abc', /"=" .* at position 0,/],
+    ['only =', '===', /"=" .* at position 0,/],
+    ['whitespace after trailing =', 'ab= ', /whitespace at position 3,/],
+    ['a character after trailing =', 'ab=!', /"!" \(not a b64token character\) at position 3,/],
     ['leading whitespace', ' abc', /whitespace at position 0/],
   ])('rejects %s', (_what, token, message) => {
     const error = rejects(() => assertHeaderSafeToken(token, 's'), message);
     expect(error.message).toContain('RFC 6750 b64token');
     expect(error.message).not.toContain(token);
+  });
+
+  it('rejects an empty token, saying so', () => {
+    rejects(() => assertHeaderSafeToken('', 's'), /holds nothing \(an empty string\) at position 0/);
   });
 
   it('rejects a token longer than maxTokenBytes (default 16_384) without echoing it', () => {

@@ -89,9 +89,31 @@ export function assertHeaderSafeToken(token: string, source: string, maxTokenByt
     throw bad(source, `"${field}" is ${token.length} characters long, more than maxTokenBytes (${maxTokenBytes}); most APIs reject headers that large. Raise the cache option "maxTokenBytes" if the API takes it`);
   }
   if (B64TOKEN.test(token)) return;
+  const { at, what } = firstBadCharacter(token);
+  throw bad(
+    source,
+    `"${field}" holds ${what} at position ${at}, so it cannot be sent in an Authorization header unchanged (RFC 6750 b64token: letters, digits, -._~+/ and trailing =). The identity provider sent a malformed token`,
+  );
+}
+
+const B64CHAR = /[A-Za-z0-9\-._~+/]/;
+
+/**
+ * Where a token that is not a `b64token` first goes wrong, and what is there: a misplaced `=` (one that is
+ * not trailing, or has nothing before it) is named itself, at its own position; otherwise the first
+ * character that is neither a `b64token` character nor part of a trailing run of `=`.
+ */
+function firstBadCharacter(token: string): { at: number; what: string } {
+  if (token.length === 0) return { at: 0, what: 'nothing (an empty string)' };
   let at = 0;
-  while (at < token.length && /[A-Za-z0-9\-._~+/]/.test(token[at]!)) at++;
-  if (token[at] === '=') while (at < token.length && token[at] === '=') at++;
+  while (at < token.length && B64CHAR.test(token[at]!)) at++;
+  if (token[at] === '=') {
+    const run = at;
+    while (at < token.length && token[at] === '=') at++;
+    if (run === 0 || at === token.length || B64CHAR.test(token[at]!)) {
+      return { at: run, what: '"=" (allowed only at the end, as padding after other characters)' };
+    }
+  }
   const code = token.charCodeAt(at);
   const what =
     code === 13 || code === 10
@@ -102,11 +124,8 @@ export function assertHeaderSafeToken(token: string, source: string, maxTokenByt
           ? 'a control character'
           : code > 127
             ? 'a non-ASCII character'
-            : `"${token[at]}" (allowed after letters and digits only as trailing "=")`;
-  throw bad(
-    source,
-    `"${field}" holds ${what} at position ${at}, so it cannot be sent in an Authorization header unchanged (RFC 6750 b64token: letters, digits, -._~+/ and trailing =). The identity provider sent a malformed token`,
-  );
+            : `"${token[at]}" (not a b64token character)`;
+  return { at, what };
 }
 
 /**
