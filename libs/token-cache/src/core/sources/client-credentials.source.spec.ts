@@ -245,6 +245,8 @@ describe('clientCredentials options', () => {
     ['clientCredentials.clientSecret', { ...ok, clientSecret: '', authMethod: 'client_secret_post' }],
     ['clientCredentials.authMethod', { ...ok, authMethod: 'none' }],
     ['clientCredentials.authMethod', { ...ok, authMethod: 'basic' }],
+    ['clientCredentials.clientSecret', { ...ok, clientSecret: 'x'.repeat(31), authMethod: 'client_secret_jwt' }],
+    ['clientCredentials.clientSecret', { ...ok, clientSecret: 'é'.repeat(15), authMethod: 'client_secret_jwt' }],
     ['clientCredentials.privateKey', { ...ok, authMethod: 'private_key_jwt' }],
     ['clientCredentials.privateKey', { ...ok, authMethod: 'private_key_jwt', privateKey: 'not a key' }],
     ['clientCredentials.scope', { ...ok, scope: 42 }],
@@ -264,6 +266,21 @@ describe('clientCredentials options', () => {
     expect(error).toBeInstanceOf(TokenCacheConfigError);
     expect((error as TokenCacheConfigError).option).toBe(option);
     expect((error as Error).message).toContain(option);
+  });
+
+  it("client_secret_jwt: a secret under 32 bytes (RFC 7518 §3.2) fails at once without showing it; 32 bytes (UTF-8) are enough", () => {
+    const short = 'tooShortSecret-0123456789';
+    expect(() => clientCredentials({ ...ok, clientSecret: short, authMethod: 'client_secret_jwt' })).toThrow(/at least 32 bytes \(RFC 7518 §3\.2\); this secret has 25/);
+    try {
+      clientCredentials({ ...ok, clientSecret: short, authMethod: 'client_secret_jwt' });
+    } catch (error) {
+      expect(String(error)).not.toContain(short);
+    }
+    expect(() => clientCredentials({ ...ok, clientSecret: 'x'.repeat(32), authMethod: 'client_secret_jwt' })).not.toThrow();
+    expect(() => clientCredentials({ ...ok, clientSecret: 'é'.repeat(16), authMethod: 'client_secret_jwt' })).not.toThrow();
+    for (const authMethod of ['client_secret_basic', 'client_secret_post'] as const) {
+      expect(() => clientCredentials({ ...ok, clientSecret: 's', authMethod })).not.toThrow();
+    }
   });
 
   it('a public key is not a private key', async () => {

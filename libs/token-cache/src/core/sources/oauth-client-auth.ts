@@ -61,6 +61,9 @@ export interface PrivateKeyWithId {
   alg?: string;
 }
 
+/** RFC 7518 §3.2: an HMAC key of at least the hash's size (256 bits for HS256) MUST be used. */
+const HS256_MIN_KEY_BYTES = 32;
+
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** The authentication of one source: its ClientAuth for a request, and the secrets it knows. */
@@ -103,6 +106,16 @@ export function createClientAuthentication(
         );
       }
       if (method === 'client_secret_jwt') {
+        const bytes = Buffer.byteLength(options.clientSecret, 'utf8');
+        if (bytes < HS256_MIN_KEY_BYTES) {
+          throw new TokenCacheConfigError(
+            `${factory}.clientSecret`,
+            messages.config(
+              `${factory}.clientSecret`,
+              `authMethod 'client_secret_jwt' signs with HS256, which needs a key of at least ${HS256_MIN_KEY_BYTES} bytes (RFC 7518 §3.2); this secret has ${bytes}. Use a longer client secret, or another authMethod ('client_secret_basic', 'private_key_jwt')`,
+            ),
+          );
+        }
         // A fresh assertion (new jti, iat, exp) for every request: oauth4webapi signs one per call.
         return { method, secrets, forRequest: async () => ({ auth: ClientSecretJwt(options.clientSecret as string), secrets: [] }) };
       }
