@@ -43,6 +43,12 @@ const GOOD: [string, Reply, number | undefined, string][] = [
   ['a gzip reply', send(200, gzipSync(okJson), 'application/json', { 'content-encoding': 'gzip' }), 3600, 'Bearer'],
   ['a deflate reply', send(200, deflateSync(okJson), 'application/json', { 'content-encoding': 'deflate' }), 3600, 'Bearer'],
   ['a brotli reply', send(200, brotliCompressSync(okJson), 'application/json', { 'content-encoding': 'br' }), 3600, 'Bearer'],
+  // Not RFC 6749, sent by some token services: read when expires_in is absent; expires_in wins when both come.
+  ['expires_at in epoch seconds, no expires_in', (res) => send(200, { access_token: TOKEN, expires_at: Math.floor(Date.now() / 1000) + 120 })(res), 120, 'Bearer'],
+  ['expires_at in epoch ms, no expires_in', (res) => send(200, { access_token: TOKEN, expires_at: Date.now() + 120_000 })(res), 120, 'Bearer'],
+  ['expiresAt as an RFC 3339 date, no expires_in', (res) => send(200, { access_token: TOKEN, expiresAt: new Date(Date.now() + 120_000).toISOString() })(res), 120, 'Bearer'],
+  ['expires_at in a form reply', (res) => send(200, `access_token=${TOKEN}&expires_at=${Math.floor(Date.now() / 1000) + 120}`, 'application/x-www-form-urlencoded')(res), 120, 'Bearer'],
+  ['expires_in 7200 and expires_at in 120 s (expires_in wins)', (res) => send(200, { access_token: TOKEN, expires_in: 7200, expires_at: Math.floor(Date.now() / 1000) + 120 })(res), 7200, 'Bearer'],
 ];
 
 /** [name, reply, error class name, oauthError, what the message must say] */
@@ -54,6 +60,7 @@ const BAD: [string, Reply, 'TokenResponseError' | 'TokenFetchError', string | un
   ['expires_in "0x10"', send(200, { access_token: TOKEN, expires_in: '0x10' }), 'TokenResponseError', undefined, /"expires_in"/],
   ['expires_in "1e3"', send(200, { access_token: TOKEN, expires_in: '1e3' }), 'TokenResponseError', undefined, /"expires_in"/],
   ['expires_in ""', send(200, { access_token: TOKEN, expires_in: '' }), 'TokenResponseError', undefined, /"expires_in".*empty/],
+  ['expires_at "soon" without expires_in', send(200, { access_token: TOKEN, expires_at: 'soon' }), 'TokenResponseError', undefined, /"expires_at" must be epoch seconds or milliseconds, or an RFC 3339 date/],
   ['token_type mac', send(200, { access_token: TOKEN, token_type: 'mac' }), 'TokenResponseError', undefined, /"token_type" is "mac"/],
   ['token_type DPoP without dpop', send(200, { access_token: TOKEN, token_type: 'DPoP' }), 'TokenResponseError', undefined, /"dpop" option/],
   ['token_type N_A', send(200, { access_token: TOKEN, token_type: 'N_A' }), 'TokenResponseError', undefined, /"token_type" is "N_A"/],

@@ -290,6 +290,44 @@ describe('reply dialects: JSON and form-encoded', () => {
     });
   });
 
+  it('expires_at / expiresAt (not RFC 6749, sent by some token services) is read when expires_in is absent or 0', () => {
+    const at = (body: string, type?: string) => parseOAuthTokenBody(body, 's', type ?? 'application/json').expiresAt;
+    expect(at('{"access_token":"a","expires_at":1900000000}')).toBe(1_900_000_000);
+    expect(at('{"access_token":"a","expires_at":1900000000000}')).toBe(1_900_000_000_000);
+    expect(at('{"access_token":"a","expiresAt":"1900000000"}')).toBe(1_900_000_000);
+    expect(at('{"access_token":"a","expires_in":0,"expires_at":1900000000}')).toBe(1_900_000_000);
+    expect(at('access_token=a&expires_at=1900000000', 'application/x-www-form-urlencoded')).toBe(1_900_000_000);
+    expect(at('{"access_token":"a","expires_at":"2030-03-17T10:00:00Z"}')).toEqual(new Date('2030-03-17T10:00:00Z'));
+    expect(at('{"access_token":"a","expires_at":"2030-03-17T12:00:00+02:00"}')).toEqual(new Date('2030-03-17T10:00:00Z'));
+    expect(at('{"access_token":"a","expires_at":null}')).toBeUndefined();
+  });
+
+  it('expires_in wins over expires_at when both come (an absolute time is read on the IdP\'s clock); a bad expires_at is then not read', () => {
+    const r = parseOAuthTokenBody('{"access_token":"a","expires_in":7200,"expires_at":1900000000}', 's');
+    expect(r.expiresIn).toBe(7200);
+    expect(r.expiresAt).toBeUndefined();
+    expect(parseOAuthTokenBody('{"access_token":"a","expires_in":60,"expires_at":"soon"}', 's').expiresIn).toBe(60);
+  });
+
+  it.each([
+    ['a word', '"soon"'],
+    ['a date without an offset', '"2030-03-17T10:00:00"'],
+    ['a loose date', '"March 17, 2030"'],
+    ['a negative number', '-5'],
+    ['zero', '0'],
+    ['a boolean', 'true'],
+    ['an object', '{"s":1}'],
+  ])('a bad expires_at (%s) without expires_in is a TokenResponseError naming it', (_what, value) => {
+    rejects(() => parseOAuthTokenBody(`{"access_token":"a","expires_at":${value}}`, 's'), /"expires_at" must be epoch seconds or milliseconds, or an RFC 3339 date/);
+  });
+
+  it('expiry of a reply with only expires_at: that time; in the past (the IdP\'s clock behind ours): the 1 s minimum applies later', () => {
+    const receivedAt = 1_900_000_000_000 - 120_000;
+    const valid = validateTokenResponse(parseOAuthTokenBody('{"access_token":"a","expires_at":1900000000}', 's'), 's', receivedAt, 300_000);
+    expect(valid.expiresAt).toBe(1_900_000_000_000);
+    expect(valid.expirySource).toBe('expiresAt');
+  });
+
   it('refresh_in is read in both dialects', () => {
     expect(parseOAuthTokenBody('{"access_token":"a","expires_in":86400,"refresh_in":43200}', 's').refreshIn).toBe(43_200);
     expect(parseOAuthTokenBody('access_token=a&refresh_in=60', 's', 'application/x-www-form-urlencoded').refreshIn).toBe(60);

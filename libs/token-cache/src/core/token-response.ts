@@ -316,15 +316,42 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
   }
   const type = o.token_type;
   if (type !== undefined && type !== null && typeof type !== 'string') throw bad(source, `"token_type" must be a string, got ${kindOf(type)}`);
+  const expiresIn = parseDurationSeconds(o.expires_in, source, 'expires_in');
   // One literal (one object shape) for every reply; absent fields are undefined.
   return {
     accessToken: o.access_token,
     tokenType: typeof type === 'string' ? type : undefined,
-    expiresIn: parseDurationSeconds(o.expires_in, source, 'expires_in'),
+    expiresIn,
+    // Not in RFC 6749, sent by some token services: read only when expires_in is absent (or 0), since an
+    // absolute time is read on the IdP's clock and expires_in is immune to a skew between the clocks.
+    expiresAt: expiresIn === undefined ? replyExpiresAt(o, source) : undefined,
     refreshToken: typeof o.refresh_token === 'string' && o.refresh_token !== '' ? o.refresh_token : undefined,
     scope: typeof o.scope === 'string' ? o.scope : undefined,
     refreshIn: o.refresh_in === undefined ? undefined : parseDurationSeconds(o.refresh_in, source, 'refresh_in'),
   };
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A reply's `expires_at` (or `expiresAt`): epoch seconds, or epoch milliseconds from 10^11 (a number or a
+ * decimal string), or an RFC 3339 date with its offset. Undefined when absent; anything else is a
+ * TokenResponseError naming the field (the reply is not cached).
+ */
+function replyExpiresAt(o: Record<string, unknown>, source: string): number | Date | undefined {
+  const field = o.expires_at !== undefined && o.expires_at !== null ? 'expires_at' : 'expiresAt';
+  const value = o[field];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0) return Number(text);
+    if (RFC3339.test(text)) {
+      const at = Date.parse(text);
+      if (!Number.isNaN(at)) return new Date(at);
+    }
+  }
+  throw bad(source, `"${field}" must be epoch seconds or milliseconds, or an RFC 3339 date with its offset, got ${kindOf(value)}`);
 }
 
 /**
