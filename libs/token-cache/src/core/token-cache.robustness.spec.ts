@@ -61,6 +61,23 @@ describe('close() during a fetch', () => {
     expect(source.pending[0]!.signal.aborted).toBe(true);
     expect(await result).toMatchObject({ name: 'TokenFetchError', message: expect.stringContaining('closed') });
   });
+
+  it('is no failure of the source: nothing logged as failed, no retry announced, no fetch_failed event; a debug line says it stopped', async () => {
+    const lines: [string, string][] = [];
+    const logger = { log: (m: string) => lines.push(['log', m]), warn: (m: string) => lines.push(['warn', m]), error: (m: string) => lines.push(['error', m]), debug: (m: string) => lines.push(['debug', m]) };
+    const { cache, source, events } = harness({ logger });
+    source.manual = true;
+    const result = cache.getToken('api').catch((e: Error) => e);
+    await flush();
+    await cache.close();
+    expect(await result).toMatchObject({ name: 'TokenFetchError' });
+    await flush();
+    expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([]);
+    expect(lines.some(([, m]) => /retry in/.test(m))).toBe(false);
+    expect(lines).toContainEqual(['debug', expect.stringMatching(/Token fetch for source "api" \(.+\) stopped: the cache was closed/)]);
+    expect(events.map((e) => e.type)).not.toContain('fetch_failed');
+    expect(cache.stats().fetchFailures).toBe(0);
+  });
 });
 
 describe('a watched source that changes', () => {

@@ -85,7 +85,9 @@ export class TokenFetcher {
       return token;
     } catch (error) {
       const typed = this.typedError(error, request.source, key, request.subjectToken);
-      this.failed(key, request.source, typed, startedAt);
+      // Stopped by close(): no failure of the source, no backoff, no retry to announce; its callers still get the error.
+      if (this.closed) this.ctx.options.logger?.debug?.(`Token fetch for source "${request.source}" (${key}) stopped: the cache was closed`);
+      else this.failed(key, request.source, typed, startedAt);
       throw typed;
     }
   }
