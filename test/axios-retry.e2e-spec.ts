@@ -184,6 +184,45 @@ describe(`axios ${VERSION}: the 401 retry below the interceptors`, () => {
     expect(first.body).toContain('file-bytes');
   });
 
+  // In Node, axios' own transformRequest turns a plain object sent as multipart/form-data (postForm, or a
+  // multipart Content-Type) into an instance of the form-data package, a stream: its in-memory parts are sent
+  // as the package's own bytes, so a retry sends them again.
+  it.each([
+    ['postForm(plain object)', (c: AxiosInstance) => c.postForm('/form', { title: 'report', n: 1, tags: ['a', 'b'] }), undefined],
+    ['post(plain object) with Content-Type multipart/form-data', (c: AxiosInstance) => c.post('/form', { title: 'report', n: 1 }, { headers: { 'Content-Type': 'multipart/form-data' } }), undefined],
+    ['postForm(plain object), fetch adapter', (c: AxiosInstance) => c.postForm('/form', { title: 'report', n: 1 }), 'fetch' as const],
+    ['a form-data package instance with in-memory parts', (c: AxiosInstance) => {
+      const form = new (axios.defaults.env!.FormData as unknown as new () => { append(k: string, v: unknown, o?: unknown): void })();
+      form.append('title', 'report');
+      form.append('file', Buffer.from([0, 1, 2, 255]), { filename: 'a.bin', contentType: 'application/octet-stream' });
+      return c.post('/form', form);
+    }, undefined],
+  ])('retries %s byte for byte: same boundary, same bytes, same Content-Length', async (_, send, adapter) => {
+    const client = attached(axios.create({ baseURL: api.url, ...(adapter !== undefined && { adapter }) }));
+    await tokenGoesBad(client);
+    const res = await send(client);
+    expect(res.status).toBe(200);
+    const [first] = expectInvisibleRetry('/form');
+    const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(String(first.headers['content-type']))![1]!;
+    expect(first.body.startsWith(`--${boundary}\r\n`)).toBe(true);
+    expect(first.body).toContain('name="title"');
+    expect(first.body).toContain('report');
+    expect(first.body.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+  });
+
+  it('does not retry a form-data package instance with a stream part: the 401 goes to the caller, the token is dropped', async () => {
+    const client = attached(axios.create({ baseURL: api.url }));
+    await tokenGoesBad(client);
+    const form = new (axios.defaults.env!.FormData as unknown as new () => { append(k: string, v: unknown, o?: unknown): void })();
+    form.append('title', 'report');
+    form.append('file', Readable.from([Buffer.from('streamed')]), { filename: 's.txt', knownLength: 8 });
+    const error = await client.post('/form-stream', form).catch((e: unknown) => e);
+    expect((error as AxiosError).response?.status).toBe(401);
+    expect(attemptsAt('/form-stream')).toHaveLength(1);
+    expect(attemptsAt('/form-stream')[0]!.body).toContain('streamed');
+    expect(cache.peek('api')?.accessToken).toBeUndefined();
+  });
+
   it('does not retry a stream body, hands the 401 to the caller once, and drops the rejected token', async () => {
     const client = attached(axios.create({ baseURL: api.url }));
     let errors = 0;

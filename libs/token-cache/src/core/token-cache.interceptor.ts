@@ -207,6 +207,7 @@ function retryingAdapter(attempt: Attempt, renewal: TokenRenewal, presentation: 
     const real = resolveAdapter(attempt.adapter ?? instance.defaults.adapter, config);
     // Not async on the hot path: only a FormData body (encoded or given a boundary first) waits a turn.
     if (isSpecForm(config.data)) return sameFormBytes(config, real).then(() => sendAndRetry(config, real));
+    if (isNodeFormData(config.data)) inMemoryFormBytes(config);
     return sendAndRetry(config, real);
   };
 
@@ -383,6 +384,51 @@ async function sameFormBytes(config: Config, real: AxiosAdapter): Promise<void> 
   const encoded = new Response(config.data);
   config.data = new Uint8Array(await encoded.arrayBuffer());
   if (!hasBoundary) setHeader(config, 'Content-Type', encoded.headers.get('content-type')!);
+}
+
+/**
+ * An instance of the `form-data` package (a stream): what axios' own `transformRequest` makes in Node of a plain
+ * object sent as `multipart/form-data` (`postForm`, `toFormData`), or one the caller built.
+ */
+interface NodeFormData {
+  getBuffer(): Buffer;
+  getBoundary(): string;
+  getHeaders(): Record<string, string>;
+  hasKnownLength(): boolean;
+  pipe: unknown;
+}
+
+function isNodeFormData(data: unknown): data is NodeFormData {
+  const form = data as Partial<Record<keyof NodeFormData, unknown>> | null | undefined;
+  return (
+    typeof form?.getBuffer === 'function' &&
+    typeof form.getBoundary === 'function' &&
+    typeof form.getHeaders === 'function' &&
+    typeof form.hasKnownLength === 'function' &&
+    typeof form.pipe === 'function'
+  );
+}
+
+/**
+ * A `form-data` body whose parts are all in memory (strings, buffers: `hasKnownLength()`) is sent as its bytes
+ * (`getBuffer()`, the package's own encoding) with its `Content-Type` and boundary: the same bytes on the wire
+ * as the stream, which a 401 retry can send again. A part that is a stream leaves the body as it is (sent once,
+ * not retried).
+ */
+function inMemoryFormBytes(config: Config): void {
+  const form = config.data as NodeFormData;
+  let bytes: Buffer;
+  let contentType: string | undefined;
+  try {
+    if (!form.hasKnownLength()) return;
+    bytes = form.getBuffer();
+    contentType = form.getHeaders()['content-type'];
+  } catch {
+    return; // a stream part given a knownLength: getBuffer() can't read it
+  }
+  if (typeof contentType !== 'string' || !Buffer.isBuffer(bytes)) return;
+  config.data = bytes;
+  setHeader(config, 'Content-Type', contentType);
 }
 
 function resolveAdapter(setting: Config['adapter'], config: Config): AxiosAdapter {
