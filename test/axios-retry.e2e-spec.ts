@@ -210,6 +210,14 @@ describe(`axios ${VERSION}: the 401 retry below the interceptors`, () => {
     expect(first.body.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
   });
 
+  it('an empty multipart form (postForm({})) is sent as no bytes, as axios alone sends it, on both attempts', async () => {
+    const client = attached(axios.create({ baseURL: api.url }));
+    await tokenGoesBad(client);
+    expect((await client.postForm('/form-empty', {})).status).toBe(200);
+    const [first, second] = expectInvisibleRetry('/form-empty');
+    expect([first.raw.length, second.raw.length]).toEqual([0, 0]);
+  });
+
   it('does not retry a form-data package instance with a stream part: the 401 goes to the caller, the token is dropped', async () => {
     const client = attached(axios.create({ baseURL: api.url }));
     await tokenGoesBad(client);

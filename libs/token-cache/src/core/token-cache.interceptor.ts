@@ -392,6 +392,7 @@ async function sameFormBytes(config: Config, real: AxiosAdapter): Promise<void> 
  */
 interface NodeFormData {
   getBuffer(): Buffer;
+  getLengthSync(): number;
   getBoundary(): string;
   getHeaders(): Record<string, string>;
   hasKnownLength(): boolean;
@@ -405,6 +406,7 @@ function isNodeFormData(data: unknown): data is NodeFormData {
     typeof form.getBoundary === 'function' &&
     typeof form.getHeaders === 'function' &&
     typeof form.hasKnownLength === 'function' &&
+    typeof form.getLengthSync === 'function' &&
     typeof form.pipe === 'function'
   );
 }
@@ -419,14 +421,18 @@ function inMemoryFormBytes(config: Config): void {
   const form = config.data as NodeFormData;
   let bytes: Buffer;
   let contentType: string | undefined;
+  let length: number;
   try {
     if (!form.hasKnownLength()) return;
-    bytes = form.getBuffer();
+    // The stream's own length: an empty form streams nothing, while getBuffer() would give a closing boundary.
+    length = form.getLengthSync();
+    bytes = length === 0 ? Buffer.alloc(0) : form.getBuffer();
     contentType = form.getHeaders()['content-type'];
   } catch {
     return; // a stream part given a knownLength: getBuffer() can't read it
   }
-  if (typeof contentType !== 'string' || !Buffer.isBuffer(bytes)) return;
+  // Sent as bytes only when they are exactly what the stream would send (same length as it announces).
+  if (typeof contentType !== 'string' || !Buffer.isBuffer(bytes) || bytes.length !== length) return;
   config.data = bytes;
   setHeader(config, 'Content-Type', contentType);
 }
