@@ -280,6 +280,30 @@ describe.skipIf(!hasRedis)('RedisTokenStore (real Redis, caches in one process)'
     expect(waited).toBeLessThan(1_500);
   });
 
+  it('close() of the instance holding the lock mid-fetch releases it: the others fetch at once, not after lockTtlMs, and fail nothing', async () => {
+    const keyPrefix = uniquePrefix('close-holder');
+    let calls = 0;
+    const source = tokenFunction(async () => {
+      calls++;
+      // The first fetch (the holder's) is slow; a later one is quick.
+      if (calls === 1) await new Promise((r) => setTimeout(r, 3_000).unref());
+      return { accessToken: `tok-${calls}-${randomBytes(4).toString('hex')}`, expiresIn: 3600 };
+    });
+    const a = instance(source, { keyPrefix, lockTtlMs: 10_000 });
+    const b = instance(source, { keyPrefix, lockTtlMs: 10_000 });
+    const held = a.cache.getToken('api').catch((e: unknown) => e);
+    await until(async () => (await admin.exists(`${keyPrefix}{api}:lock`)) === 1);
+    const waiting = b.cache.getToken('api');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await a.cache.close();
+    const token = await waiting;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(token).toMatch(/^tok-2-/);
+    expect(await held).toMatchObject({ name: 'TokenFetchError' });
+    expect(calls).toBe(2);
+  });
+
   it('a holder renews its lock while it fetches: a fetch longer than lockTtlMs keeps it, the others wait, one fetch', async () => {
     const keyPrefix = uniquePrefix('renew');
     const { source, state } = countingSource({ delayMs: 800 });

@@ -405,10 +405,13 @@ export class TokenCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The store starts closing first: a shared store then treats the fetches stopped below as stopped, not
+    // failed (a fleet lock is released for the other instances, not marked failed).
+    const storeClosed = (async () => this.store.close?.())();
     this.fetcher.close();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await Promise.allSettled([...this.sources.all()].map(async ({ source }) => source.close?.()));
-    await this.store.close?.();
+    await storeClosed;
     this.events.complete();
   }
 

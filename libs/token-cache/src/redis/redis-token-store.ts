@@ -79,6 +79,8 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   /** Redis's run id(s) when last connected: a new one means Redis restarted (and lost its keys). */
   private redisRunId?: string;
   private closed = false;
+  /** Locks this instance holds while it fetches (owner -> lock): released by close(). */
+  private readonly heldLocks = new Map<string, { lockKey: string; key: string }>();
 
   constructor(options: RedisTokenStoreOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TokenCacheConfigError('options', redisMessages.badOptions());
@@ -203,6 +205,11 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
     this.closed = true;
     (this as { reachable: boolean }).reachable = false;
     this.waiters.wakeAll();
+    // Fetches this instance runs under a lock are being stopped: release the locks (telling the others), so
+    // their callers fetch for themselves now instead of waiting out lockTtlMs.
+    const held = [...this.heldLocks];
+    this.heldLocks.clear();
+    await Promise.allSettled(held.map(([owner, { lockKey, key }]) => this.locks.release(lockKey, owner, this.message('rel', key))));
     await this.link.close();
     await super.close();
   }
@@ -229,17 +236,22 @@ export class RedisTokenStore extends MemoryTokenStore implements TokenStore {
   private async fetchUnderLock(key: string, fetch: () => Promise<StoredToken>, owner: string, shouldStore?: () => boolean): Promise<StoredToken> {
     const lockKey = this.keys.lock(key);
     const stopRenewing = this.locks.hold(lockKey, owner);
+    this.heldLocks.set(owner, { lockKey, key });
     let token: StoredToken;
     try {
       token = await fetch();
     } catch (error) {
       stopRenewing();
+      this.heldLocks.delete(owner);
+      // Stopped by close(), which released the lock: the others fetch for themselves, nobody failed.
+      if (this.closed) throw error;
       // The waiters fail now too (not after the lock's TTL, nor each after a failing fetch of its own).
       await this.locks.fail(lockKey, owner, this.message('fail', key));
       this.waiters.peerFailed(key);
       throw error;
     }
     stopRenewing();
+    this.heldLocks.delete(owner);
     if (shouldStore?.() === false) {
       // Cleared while it ran: the caller gets the token, no tier keeps it; the others fetch for themselves.
       await this.locks.release(lockKey, owner, this.message('rel', key));
