@@ -60,7 +60,7 @@ const BAD: [string, Reply, 'TokenResponseError' | 'TokenFetchError', string | un
   ['expires_in "0x10"', send(200, { access_token: TOKEN, expires_in: '0x10' }), 'TokenResponseError', undefined, /"expires_in"/],
   ['expires_in "1e3"', send(200, { access_token: TOKEN, expires_in: '1e3' }), 'TokenResponseError', undefined, /"expires_in"/],
   ['expires_in ""', send(200, { access_token: TOKEN, expires_in: '' }), 'TokenResponseError', undefined, /"expires_in".*empty/],
-  ['expires_at "soon" without expires_in', send(200, { access_token: TOKEN, expires_at: 'soon' }), 'TokenResponseError', undefined, /"expires_at" must be epoch seconds or milliseconds, or an RFC 3339 date/],
+  ['expires_at "soon" without expires_in', send(200, { access_token: TOKEN, expires_at: 'soon' }), 'TokenResponseError', undefined, /"expires_at" must be epoch seconds or milliseconds \(after 1970\), or an RFC 3339 date-time/],
   ['token_type mac', send(200, { access_token: TOKEN, token_type: 'mac' }), 'TokenResponseError', undefined, /"token_type" is "mac"/],
   ['token_type DPoP without dpop', send(200, { access_token: TOKEN, token_type: 'DPoP' }), 'TokenResponseError', undefined, /"dpop" option/],
   ['token_type N_A', send(200, { access_token: TOKEN, token_type: 'N_A' }), 'TokenResponseError', undefined, /"token_type" is "N_A"/],

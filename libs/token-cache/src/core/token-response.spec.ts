@@ -299,7 +299,7 @@ describe('reply dialects: JSON and form-encoded', () => {
     expect(at('access_token=a&expires_at=1900000000', 'application/x-www-form-urlencoded')).toBe(1_900_000_000);
     expect(at('{"access_token":"a","expires_at":"2030-03-17T10:00:00Z"}')).toEqual(new Date('2030-03-17T10:00:00Z'));
     expect(at('{"access_token":"a","expires_at":"2030-03-17T12:00:00+02:00"}')).toEqual(new Date('2030-03-17T10:00:00Z'));
-    expect(at('{"access_token":"a","expires_at":null}')).toBeUndefined();
+    expect(at('{"access_token":"a","expires_at":"2028-02-29T23:59:59.5z"}')).toEqual(new Date('2028-02-29T23:59:59.500Z'));
   });
 
   it('expires_in wins over expires_at when both come (an absolute time is read on the IdP\'s clock); a bad expires_at is then not read', () => {
@@ -313,12 +313,21 @@ describe('reply dialects: JSON and form-encoded', () => {
     ['a word', '"soon"'],
     ['a date without an offset', '"2030-03-17T10:00:00"'],
     ['a loose date', '"March 17, 2030"'],
+    ['an impossible date (30 February)', '"2030-02-30T10:00:00Z"'],
+    ['29 February of a common year', '"2030-02-29T10:00:00Z"'],
+    ['hour 24', '"2030-03-17T24:00:00Z"'],
+    ['an offset without a colon', '"2030-03-17T10:00:00+0200"'],
+    ['a space for T', '"2030-03-17 10:00:00Z"'],
+    ['no seconds', '"2030-03-17T10:00Z"'],
+    ['surrounding spaces', '" 1900000000"'],
+    ['null', 'null'],
+    ['an empty string', '""'],
     ['a negative number', '-5'],
     ['zero', '0'],
     ['a boolean', 'true'],
     ['an object', '{"s":1}'],
   ])('a bad expires_at (%s) without expires_in is a TokenResponseError naming it', (_what, value) => {
-    rejects(() => parseOAuthTokenBody(`{"access_token":"a","expires_at":${value}}`, 's'), /"expires_at" must be epoch seconds or milliseconds, or an RFC 3339 date/);
+    rejects(() => parseOAuthTokenBody(`{"access_token":"a","expires_at":${value}}`, 's'), /"expires_at" must be epoch seconds or milliseconds \(after 1970\), or an RFC 3339 date-time/);
   });
 
   it('expiry of a reply with only expires_at: that time; in the past (the IdP\'s clock behind ours): the 1 s minimum applies later', () => {

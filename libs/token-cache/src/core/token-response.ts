@@ -331,27 +331,38 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
   };
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+/** RFC 3339 §5.6 `date-time`: `T` (or `t`) between date and time, an offset with a colon, or `Z`. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** Epoch ms of an RFC 3339 `date-time` whose every field is in range (no 30 February, no 24:00), else undefined. */
+export function parseRfc3339(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second, offsetHour = 0, offsetMinute = 0] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) => Number(m[i] ?? 0)) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth || hour! > 23 || minute! > 59 || second! > 60 || offsetHour > 23 || offsetMinute > 59) return undefined;
+  const at = Date.parse(text.replace(/t/, 'T').replace(/z$/, 'Z'));
+  return Number.isNaN(at) ? undefined : at;
+}
 
 /**
- * A reply's `expires_at` (or `expiresAt`): epoch seconds, or epoch milliseconds from 10^11 (a number or a
- * decimal string), or an RFC 3339 date with its offset. Undefined when absent; anything else is a
- * TokenResponseError naming the field (the reply is not cached).
+ * A reply's `expires_at` (or `expiresAt`): epoch seconds, or epoch milliseconds from 10^11 (a number > 0 or a
+ * plain decimal string), or an RFC 3339 date-time with its offset. Undefined when absent; anything else (null,
+ * an empty string, surrounding spaces, a date out of range…) is a TokenResponseError naming the field (the
+ * reply is not cached), as for `expires_in`.
  */
 function replyExpiresAt(o: Record<string, unknown>, source: string): number | Date | undefined {
-  const field = o.expires_at !== undefined && o.expires_at !== null ? 'expires_at' : 'expiresAt';
+  const field = o.expires_at !== undefined ? 'expires_at' : 'expiresAt';
   const value = o[field];
-  if (value === undefined || value === null || value === '') return undefined;
+  if (value === undefined) return undefined;
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
   if (typeof value === 'string') {
-    const text = value.trim();
-    if (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0) return Number(text);
-    if (RFC3339.test(text)) {
-      const at = Date.parse(text);
-      if (!Number.isNaN(at)) return new Date(at);
-    }
+    if (/^\d+(\.\d+)?$/.test(value) && Number(value) > 0) return Number(value);
+    const at = parseRfc3339(value);
+    if (at !== undefined) return new Date(at);
   }
-  throw bad(source, `"${field}" must be epoch seconds or milliseconds, or an RFC 3339 date with its offset, got ${kindOf(value)}`);
+  const got = typeof value === 'number' ? (Number.isFinite(value) ? 'a number that is not after 1970' : String(value)) : kindOf(value);
+  throw bad(source, `"${field}" must be epoch seconds or milliseconds (after 1970), or an RFC 3339 date-time with its offset (2030-03-17T10:00:00Z), got ${got}`);
 }
 
 /**

@@ -59,6 +59,28 @@ describe('fileToken: reading', () => {
     await cache.close();
   });
 
+  it("json: Go's zero expiry (\"0001-01-01T00:00:00Z\", oauth2.Token's 'does not expire') is no expiry; a date-time without an offset is UTC", async () => {
+    const path = join(dir, 'go.json');
+    const read = async (content: object) => {
+      await writeFile(path, JSON.stringify(content));
+      return fileToken({ path, format: 'json', field: 'access_token' }).fetchToken({ source: 's' }, ctx());
+    };
+    expect(await read({ access_token: 'go-token', token_type: 'Bearer', expiry: '0001-01-01T00:00:00Z' })).toEqual({ accessToken: 'go-token', tokenType: 'Bearer' });
+    expect(await read({ access_token: 'go-token', expiry: '1970-01-01T00:00:00Z', expires_in: 60 })).toEqual({ accessToken: 'go-token', expiresIn: 60 });
+    // On a host whose time zone is not UTC (Node applies a TZ set at run time to Date at once).
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(new Date('2030-03-17T10:00:00').getTime()).not.toBe(Date.parse('2030-03-17T10:00:00Z'));
+      expect(await read({ access_token: 'go-token', expiry: '2030-03-17T10:00:00' })).toEqual({ accessToken: 'go-token', expiresAt: new Date('2030-03-17T10:00:00Z') });
+      expect(await read({ access_token: 'go-token', expiry: '2030-03-17T10:00:00.250' })).toEqual({ accessToken: 'go-token', expiresAt: new Date('2030-03-17T10:00:00.250Z') });
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    expect(await read({ access_token: 'go-token', expiry: '2030-03-17T12:00:00+02:00' })).toEqual({ accessToken: 'go-token', expiresAt: new Date('2030-03-17T10:00:00Z') });
+  });
+
   it('a missing file: a retryable TokenFetchError naming the path', async () => {
     const path = join(dir, 'nope');
     const error = (await fileToken({ path }).fetchToken({ source: 's' }, ctx()).catch((e: unknown) => e)) as TokenFetchError;

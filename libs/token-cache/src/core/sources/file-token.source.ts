@@ -126,7 +126,8 @@ function parseJsonTokenFile(text: string, path: string, field: string, source: s
   if (expiresIn !== undefined) token.expiresIn = expiresIn;
   for (const name of ['expires_at', 'expiresAt', 'expiry']) {
     if (o[name] === undefined || o[name] === null) continue;
-    token.expiresAt = parseExpiresAt(o[name], path, name, source);
+    const expiresAt = parseExpiresAt(o[name], path, name, source);
+    if (expiresAt !== undefined) token.expiresAt = expiresAt;
     break;
   }
   return token;
@@ -146,13 +147,19 @@ function lookup(json: Record<string, unknown>, field: string): { value: unknown;
   return { value: undefined, holder };
 }
 
-/** Epoch seconds, epoch ms (told apart by the cache) or a date string such as RFC 3339. */
-function parseExpiresAt(value: unknown, path: string, name: string, source: string): number | Date {
+/**
+ * Epoch seconds, epoch ms (told apart by the cache) or a date string such as RFC 3339. A date-time without an
+ * offset is read as UTC (not the host's time zone: the file may come from anywhere). A date at or before
+ * 1970-01-01 is no expiry: Go's zero `time.Time` (`"0001-01-01T00:00:00Z"`) is how `oauth2.Token` says
+ * "does not expire". Undefined for no expiry.
+ */
+function parseExpiresAt(value: unknown, path: string, name: string, source: string): number | Date | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
   if (typeof value === 'string') {
     if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value);
-    const at = Date.parse(value);
-    if (!Number.isNaN(at)) return new Date(at);
+    const text = value.trim();
+    const at = Date.parse(/[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
+    if (!Number.isNaN(at)) return at <= 0 ? undefined : new Date(at);
   }
   throw new TokenResponseError(messages.badResponse(source, sourceMessages.fileBadExpiry(path, name)), source);
 }
