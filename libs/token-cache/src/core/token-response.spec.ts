@@ -330,6 +330,10 @@ describe('reply dialects: JSON and form-encoded', () => {
     rejects(() => parseOAuthTokenBody(`{"access_token":"a","expires_at":${value}}`, 's'), /"expires_at" must be epoch seconds or milliseconds \(after 1970\), or an RFC 3339 date-time/);
   });
 
+  it('says what is wrong with a string that is not a date that exists', () => {
+    rejects(() => parseOAuthTokenBody('{"access_token":"a","expires_at":"2030-02-30T10:00:00Z"}', 's'), /got a string that is neither a decimal number nor an RFC 3339 date-time that exists/);
+  });
+
   it('expiry of a reply with only expires_at: that time; in the past (the IdP\'s clock behind ours): the 1 s minimum applies later', () => {
     const receivedAt = 1_900_000_000_000 - 120_000;
     const valid = validateTokenResponse(parseOAuthTokenBody('{"access_token":"a","expires_at":1900000000}', 's'), 's', receivedAt, 300_000);

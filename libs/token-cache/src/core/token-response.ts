@@ -361,7 +361,14 @@ function replyExpiresAt(o: Record<string, unknown>, source: string): number | Da
     const at = parseRfc3339(value);
     if (at !== undefined) return new Date(at);
   }
-  const got = typeof value === 'number' ? (Number.isFinite(value) ? 'a number that is not after 1970' : String(value)) : kindOf(value);
+  const got =
+    typeof value === 'number'
+      ? Number.isFinite(value)
+        ? 'a number that is not after 1970'
+        : String(value)
+      : typeof value === 'string' && value !== ''
+        ? 'a string that is neither a decimal number nor an RFC 3339 date-time that exists'
+        : kindOf(value);
   throw bad(source, `"${field}" must be epoch seconds or milliseconds (after 1970), or an RFC 3339 date-time with its offset (2030-03-17T10:00:00Z), got ${got}`);
 }
 

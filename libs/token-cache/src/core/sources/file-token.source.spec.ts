@@ -67,6 +67,10 @@ describe('fileToken: reading', () => {
     };
     expect(await read({ access_token: 'go-token', token_type: 'Bearer', expiry: '0001-01-01T00:00:00Z' })).toEqual({ accessToken: 'go-token', tokenType: 'Bearer' });
     expect(await read({ access_token: 'go-token', expiry: '1970-01-01T00:00:00Z', expires_in: 60 })).toEqual({ accessToken: 'go-token', expiresIn: 60 });
+    // Epoch 0 in every spelling is no expiry too.
+    expect(await read({ access_token: 'go-token', expires_at: 0 })).toEqual({ accessToken: 'go-token' });
+    expect(await read({ access_token: 'go-token', expires_at: '0' })).toEqual({ accessToken: 'go-token' });
+    expect(await read({ access_token: 'go-token', expiresAt: '0.0' })).toEqual({ accessToken: 'go-token' });
     // On a host whose time zone is not UTC (Node applies a TZ set at run time to Date at once).
     const tz = process.env.TZ;
     process.env.TZ = 'America/New_York';

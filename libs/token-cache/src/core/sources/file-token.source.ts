@@ -154,9 +154,10 @@ function lookup(json: Record<string, unknown>, field: string): { value: unknown;
  * "does not expire". Undefined for no expiry.
  */
 function parseExpiresAt(value: unknown, path: string, name: string, source: string): number | Date | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  // Epoch 0 (as a number, a decimal string or a date) is "no expiry" in every spelling.
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value > 0 ? value : undefined;
   if (typeof value === 'string') {
-    if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+    if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) > 0 ? Number(value) : undefined;
     const text = value.trim();
     const at = Date.parse(/[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
     if (!Number.isNaN(at)) return at <= 0 ? undefined : new Date(at);
