@@ -16,6 +16,7 @@ import type { TokenParams } from './token-cache.types.js';
 import { presentationFor } from './dpop/dpop-presentation.js';
 import { requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
 import {
+  isPromise,
   isReplayableBody,
   retryDecision,
   TokenRenewal,
@@ -490,10 +491,6 @@ const methodOf = (config: Config): string => (config.method ?? 'get').toUpperCas
 
 function attemptRequest(instance: AxiosInstance, config: Config): TokenAttemptRequest {
   return new AttemptRequest(instance, config);
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function resolveInstance(target: TokenCacheAttachTarget): AxiosInstance {

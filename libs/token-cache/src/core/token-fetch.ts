@@ -10,7 +10,7 @@ import { TokenCacheConfigError } from './token-cache.errors.js';
 import { interceptorMessages } from './token-cache.interceptor.messages.js';
 import type { TokenParams } from './token-cache.types.js';
 import { ATTACH_OPTION_NAMES, requestParams, resolveClientOptions, type TokenClientKeyOptions } from './token-client-options.js';
-import { isReplayableBody, retryDecision, TokenRenewal, verdictOf, type TokenAttemptRequest, type TokenCacheLike } from './token-retry.js';
+import { isPromise, isReplayableBody, retryDecision, TokenRenewal, verdictOf, type TokenAttemptRequest, type TokenCacheLike } from './token-retry.js';
 import { abortReason, endableWait, onAbort, paced } from './token-wait.js';
 import { describeValue, optionNames } from './validate.js';
 
@@ -189,10 +189,6 @@ function resolveInput(input: string | URL | Request, baseURL: URL | undefined, m
     memo.set(input, href);
   }
   return href;
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /**

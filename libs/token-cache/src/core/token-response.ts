@@ -335,7 +335,7 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /** Epoch ms of an RFC 3339 `date-time` whose every field is in range (no 30 February, no 24:00), else undefined. */
-export function parseRfc3339(text: string): number | undefined {
+function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
   const [year, month, day, hour, minute, second, offsetHour = 0, offsetMinute = 0] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) => Number(m[i] ?? 0)) as number[];

@@ -78,6 +78,11 @@ export interface TokenPresentation {
  */
 export type ReplyVerdict = 'token-rejected' | 'retry-same-token' | 'accepted';
 
+/** Whether a presentation's headers (or another maybe-async value) came as a promise: the sync case goes on without waiting a turn. */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /** `Authorization: Bearer <token>`, or `<header>: <scheme> <token>` as configured. */
 export function headerPresentation(header: string, scheme: string): TokenPresentation {
   const prefix = headerPrefix(scheme);

@@ -157,8 +157,11 @@ function parseExpiresAt(value: unknown, path: string, name: string, source: stri
   // Epoch 0 (as a number, a decimal string or a date) is "no expiry" in every spelling.
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value > 0 ? value : undefined;
   if (typeof value === 'string') {
-    if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) > 0 ? Number(value) : undefined;
     const text = value.trim();
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      const epoch = Number(text);
+      return epoch > 0 ? epoch : undefined;
+    }
     const at = Date.parse(/[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
     if (!Number.isNaN(at)) return at <= 0 ? undefined : new Date(at);
   }
