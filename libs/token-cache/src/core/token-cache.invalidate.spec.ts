@@ -45,6 +45,30 @@ describe('invalidate', () => {
     expect(events.filter((e) => e.type === 'cleared')).toHaveLength(2);
   });
 
+  it('invalidate() without a token during a fetch: the fetch answers its callers, is not stored, and later callers fetch anew', async () => {
+    const { cache, source } = harness();
+    source.manual = true;
+    const pending = cache.getToken('api');
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.invalidate('api')).toBe(false); // nothing was cached yet
+    const later = cache.getToken('api'); // does not join the fetch from before the invalidation
+    await new Promise((r) => setImmediate(r));
+    expect(source.pending).toHaveLength(2);
+    source.pending[0]!.resolve({ accessToken: 'from-before', expiresIn: 60 });
+    expect(await pending).toBe('from-before');
+    expect(cache.peek('api')).toBeUndefined();
+    source.pending[1]!.resolve({ accessToken: 'from-after', expiresIn: 60 });
+    expect(await later).toBe('from-after');
+    expect(cache.peek('api')?.accessToken).toBe('from-after');
+    // Another key's fetch and a compare-and-invalidate are not touched.
+    const other = cache.getToken('api', { subject: 'b' });
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.invalidate('api', { subject: 'b' }, 'not-the-token')).toBe(false);
+    source.pending[2]!.resolve({ accessToken: 'b-token', expiresIn: 60 });
+    expect(await other).toBe('b-token');
+    expect(cache.peek('api', { subject: 'b' })?.accessToken).toBe('b-token');
+  });
+
   it('a fetch in flight during clear() answers its callers but is not stored', async () => {
     const { cache, source } = harness();
     source.manual = true;

@@ -254,7 +254,9 @@ export class TokenCache {
 
   /**
    * Drops the entry. With `token`, only when that token is the one cached (compare-and-invalidate), so a
-   * late 401 for an old token never throws away a newer one. True when an entry was removed.
+   * late 401 for an old token never throws away a newer one. Without `token`, a fetch of the key in flight
+   * (started before the call) still answers its callers but is not stored, and later callers fetch anew, as
+   * after `clear()`. True when an entry was removed.
    */
   async invalidate(source: string, params?: TokenParams, token?: string): Promise<boolean> {
     assertTokenParams(params, 'invalidate');
@@ -262,6 +264,7 @@ export class TokenCache {
       throw new TokenCacheConfigError('token', messages.badParams('invalidate', 'token', `expected the token string to compare with, got ${describeValue(token)}`));
     }
     const key = this.keyOf(source, params);
+    if (token === undefined) this.fetcher.invalidated(key);
     const removed = await this.store.delete(key, token);
     if (removed) {
       this.count(source, 'invalidations');

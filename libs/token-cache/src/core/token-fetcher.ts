@@ -36,6 +36,11 @@ export class TokenFetcher {
   /** Bumped by clear(): a fetch started before a clear still answers its callers but is not stored. */
   private generation = 0;
   private readonly sourceGenerations = new Map<string, number>();
+  /**
+   * The keys with a fetch running, and how often an unconditional invalidate() dropped each meanwhile: such a
+   * fetch still answers its callers but is not stored (as after a clear). An entry lives while its fetches run.
+   */
+  private readonly keyGenerations = new Map<string, { generation: number; running: number }>();
   /** How to stop each source call in flight (source-run.ts): close() calls them all. */
   private readonly running = new Set<() => void>();
   private closed = false;
@@ -59,7 +64,13 @@ export class TokenFetcher {
     const generation = this.generation;
     const sourceGeneration = this.sourceGenerations.get(request.source) ?? 0;
     const timeoutMs = source.timeoutMs ?? options.fetchTimeoutMs;
-    const stillCurrent = () => generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0);
+    let perKey = this.keyGenerations.get(key);
+    if (perKey === undefined) this.keyGenerations.set(key, (perKey = { generation: 0, running: 0 }));
+    perKey.running++;
+    const keyState = perKey;
+    const keyGeneration = keyState.generation;
+    const stillCurrent = () =>
+      generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0) && keyGeneration === keyState.generation;
     try {
       let token: StoredToken;
       const run = () => {
@@ -89,6 +100,8 @@ export class TokenFetcher {
       if (this.closed) this.ctx.options.logger?.debug?.(`Token fetch for source "${request.source}" (${key}) stopped: the cache was closed`);
       else this.failed(key, request.source, typed, startedAt);
       throw typed;
+    } finally {
+      if (--keyState.running === 0 && this.keyGenerations.get(key) === keyState) this.keyGenerations.delete(key);
     }
   }
 
@@ -126,6 +139,17 @@ export class TokenFetcher {
   cleared(source?: string): void {
     if (source === undefined) this.generation++;
     else this.sourceGenerations.set(source, (this.sourceGenerations.get(source) ?? 0) + 1);
+  }
+
+  /**
+   * After an unconditional invalidate() of `key`: a fetch of it already running answers its callers but stores
+   * nothing (it may carry what the invalidation meant to drop), and later callers start a fetch of their own.
+   */
+  invalidated(key: string): void {
+    const perKey = this.keyGenerations.get(key);
+    if (perKey === undefined) return;
+    perKey.generation++;
+    this.ctx.inFlight.forgetWhere((k) => k === key);
   }
 
   get isClosed(): boolean {

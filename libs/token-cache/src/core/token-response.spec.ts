@@ -44,6 +44,17 @@ describe('expires_in grammar: a non-negative decimal number or decimal string; 0
     [undefined, undefined],
   ])('%j -> %j', (value, seconds) => expect(parseDurationSeconds(value, 's')).toBe(seconds));
 
+  it('a JSON number literal too large for a double (1e400, 400 digits) reads as the same digits in a string do', () => {
+    for (const literal of ['1e400', '9'.repeat(400), '1.5E+309']) {
+      const reply = parseOAuthTokenBody(`{"access_token":"t","expires_in":${literal},"refresh_in":${literal}}`, 's', 'application/json');
+      expect(reply.expiresIn).toBe(Number.MAX_VALUE);
+      expect(reply.refreshIn).toBe(Number.MAX_VALUE);
+    }
+    // A negative one is still refused, and a function source's Infinity is still an error.
+    rejects(() => parseOAuthTokenBody('{"access_token":"t","expires_in":-1e400}', 's', 'application/json'), /expires_in/);
+    rejects(() => parseDurationSeconds(Number.POSITIVE_INFINITY, 's'), /Infinity/);
+  });
+
   it.each([
     ['0x10'],
     ['1e3'],

@@ -316,7 +316,7 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
   }
   const type = o.token_type;
   if (type !== undefined && type !== null && typeof type !== 'string') throw bad(source, `"token_type" must be a string, got ${kindOf(type)}`);
-  const expiresIn = parseDurationSeconds(o.expires_in, source, 'expires_in');
+  const expiresIn = parseDurationSeconds(fromWire(o.expires_in), source, 'expires_in');
   // One literal (one object shape) for every reply; absent fields are undefined.
   return {
     accessToken: o.access_token,
@@ -327,9 +327,16 @@ export function tokenResponseFromFields(o: Record<string, unknown>, source: stri
     expiresAt: expiresIn === undefined ? replyExpiresAt(o, source) : undefined,
     refreshToken: typeof o.refresh_token === 'string' && o.refresh_token !== '' ? o.refresh_token : undefined,
     scope: typeof o.scope === 'string' ? o.scope : undefined,
-    refreshIn: o.refresh_in === undefined ? undefined : parseDurationSeconds(o.refresh_in, source, 'refresh_in'),
+    refreshIn: o.refresh_in === undefined ? undefined : parseDurationSeconds(fromWire(o.refresh_in), source, 'refresh_in'),
   };
 }
+
+/**
+ * A duration as the reply sent it: a JSON number literal too large for a double (`1e400`, 400 digits) is
+ * parsed as Infinity, but was a valid, huge number of seconds; it reads as the largest double, as the same
+ * digits in a string do, and the `maxTtlMs` cap then bounds it.
+ */
+const fromWire = (value: unknown): unknown => (value === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : value);
 
 /** RFC 3339 §5.6 `date-time`: `T` (or `t`) between date and time, an offset with a colon, or `Z`. */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
