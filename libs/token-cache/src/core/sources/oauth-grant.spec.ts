@@ -86,6 +86,12 @@ describe('2xx replies that cannot be used are TokenResponseError', () => {
 });
 
 describe('replies as real IdPs send them', () => {
+  it('an extra field nested 10,000 levels deep (JSON.parse reads it, JSON.stringify overflows) does not stop the token', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const token = await fetchWith((res) => json(res, 200, `{"access_token":"deep-ok","token_type":"Bearer","expires_in":60,"x":${deep}}`));
+    expect(token.accessToken).toBe('deep-ok');
+  });
+
   const form = (status: number, body: string, type = 'application/x-www-form-urlencoded; charset=utf-8'): Reply => (res) => (res.writeHead(status, { 'content-type': type }), res.end(body));
 
   it('a form-encoded token reply (older GitHub, Azure AD v1) is parsed like JSON', async () => {

@@ -331,7 +331,20 @@ export class OAuthGrantClient {
     headers.set('content-type', 'application/json');
     headers.delete('content-length');
     headers.delete('content-encoding');
-    return { response: new Response(JSON.stringify(fields), { status: res.status, headers }), parsed };
+    return { response: new Response(asJson(fields, text), { status: res.status, headers }), parsed };
+  }
+}
+
+/**
+ * The reply's fields as JSON for oauth4webapi. A form reply is flat; a JSON reply with an extra field nested
+ * thousands of levels deep (which `JSON.parse` reads but `JSON.stringify` overflows the stack on) is passed
+ * on as it came: it was JSON.
+ */
+function asJson(fields: Record<string, unknown>, text: string): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    return text;
   }
 }
 
