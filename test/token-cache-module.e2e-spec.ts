@@ -70,6 +70,17 @@ describe('TokenCacheModule', () => {
     await expect(boot([TokenCacheModule.forRoot({ isGlobal: false, sources: { api: countingSource() } }), Feature])).rejects.toThrow(/TokenCacheService/);
   });
 
+  it('two global forRoot() imports fail at start, naming the mistake; two with isGlobal: false are fine (below)', async () => {
+    @Module({ imports: [TokenCacheModule.forRoot({ sources: { b: countingSource() } })] })
+    class Feature {}
+    const error = await boot([TokenCacheModule.forRoot({ sources: { a: countingSource() } }), Feature]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TokenCacheConfigError);
+    expect(error).toMatchObject({ option: 'forRoot', message: expect.stringMatching(/imported 2 times as a global module.*Import it once/) });
+  });
+
   it('forRootAsync with useFactory and inject', async () => {
     const CONFIG = Symbol('CONFIG');
     @Module({ providers: [{ provide: CONFIG, useValue: { ttl: 1234 } }], exports: [CONFIG] })
