@@ -174,3 +174,15 @@ function cleanCause(cause: unknown, secrets: readonly string[], seen: Set<unknow
   if (inner !== undefined) Object.defineProperty(copy, 'cause', { value: inner, writable: true, configurable: true, enumerable: false });
   return copy;
 }
+
+/** C0/C1 controls, DEL, and the Unicode marks that reorder or break lines (bidi overrides, LS/PS). */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A server's text made safe for one log line: each control character (CR, LF, ESC of an ANSI sequence, a
+ * bidi override…) written as its `\uXXXX` escape, so an IdP's `error_description` cannot forge log lines or
+ * drive a terminal. RFC 6749 §5.2 allows only printable ASCII there anyway.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -8,7 +8,7 @@ import type { TokenSource } from './sources/token-source.interface.js';
 import { capBySubjectToken } from './subject-token.js';
 import { TokenFetchError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
-import type { Clock, TokenRequest } from './token-cache.types.js';
+import type { Clock, TokenCacheLogger, TokenRequest } from './token-cache.types.js';
 import { validateTokenResponse, type ValidTokenResponse } from './token-response.js';
 import type { StoredToken, TokenStore } from './token-store.interface.js';
 import { MIN_REFRESH_INTERVAL_MS, replyTimes } from './token-timing.js';
@@ -21,6 +21,8 @@ export interface SourceRunContext {
   defaultTtlMs: number;
   maxTtlMs: number;
   maxTokenBytes: number;
+  /** The cache's logger, lent to the source for warnings besides its errors. */
+  logger?: TokenCacheLogger;
   /** The store, whose `exclusive` (a cross-instance lock) is lent to the source when it has one. */
   store: TokenStore;
   /**
@@ -65,7 +67,7 @@ export async function runSource(source: TokenSource, request: TokenRequest, ctx:
   else ctx.running.add(onClose);
   try {
     const shared = ctx.store.exclusive === undefined ? undefined : (ctx.store as Required<Pick<TokenStore, 'exclusive'>>);
-    const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock, shared }), timedOut]);
+    const response = await Promise.race([source.fetchToken(request, { signal: controller.signal, clock, shared, logger: ctx.logger }), timedOut]);
     const receivedAt = clock.now();
     const valid = validateTokenResponse(response, request.source, receivedAt, {
       defaultTtlMs: source.defaultTtlMs ?? ctx.defaultTtlMs,

@@ -175,7 +175,7 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
   return {
     sources,
     store: options.store,
-    logger: options.logger,
+    logger: options.logger === undefined ? undefined : bestEffort(options.logger),
     meterProvider: options.meterProvider,
     maxEntries: options.maxEntries ?? DEFAULTS.maxEntries,
     expirySkewMs: options.expirySkewMs ?? DEFAULTS.expirySkewMs,
@@ -189,6 +189,26 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
     preload,
     clock,
     random: options.random ?? Math.random,
+  };
+}
+
+/**
+ * The logger, each call best effort: a logger that throws (a broken transport, a sink that fails) loses that
+ * line, never the caller's typed error or the cache's bookkeeping.
+ */
+function bestEffort(logger: TokenCacheLogger): TokenCacheLogger {
+  const call = (method: keyof TokenCacheLogger) => (message: string) => {
+    try {
+      logger[method]?.(message);
+    } catch {
+      // the line is lost; nothing else is
+    }
+  };
+  return {
+    warn: call('warn'),
+    error: call('error'),
+    ...(typeof logger.log === 'function' && { log: call('log') }),
+    ...(typeof logger.debug === 'function' && { debug: call('debug') }),
   };
 }
 

@@ -6,6 +6,7 @@ import type { TokenSource } from './sources/token-source.interface.js';
 import { flush } from './testing/fake-clock.js';
 import { harness } from './testing/harness.js';
 import { ScriptedSource } from './testing/scripted-source.js';
+import { TokenFetchError } from './token-cache.errors.js';
 import type { StoredToken } from './token-store.interface.js';
 
 class BrokenStore extends MemoryTokenStore {
@@ -141,5 +142,23 @@ describe('failure bookkeeping', () => {
     expect(source.count).toBe(3);
     await expect(cache.getToken('api', { subject: 'a' })).rejects.toThrow(); // forgotten: fetches again
     expect(source.count).toBe(4);
+  });
+});
+
+describe('a logger that throws', () => {
+  it('loses its lines, never the callers\' typed error, a token or the backoff', async () => {
+    const boom = () => {
+      throw new Error('logger boom');
+    };
+    const logger = { warn: boom, error: boom, log: boom, debug: boom };
+    const { cache, source, clock } = harness({ logger });
+    source.reply = () => Promise.reject(new TokenFetchError('idp down', { source: 'api', retryable: true }));
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => cache.getToken('api')));
+    for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { name: 'TokenFetchError' } });
+    expect(source.count).toBe(1);
+    clock.advance(1_000);
+    source.reply = (_r, n) => ({ accessToken: `token-${n}`, expiresIn: 3600 });
+    expect(await cache.getToken('api')).toBe('token-2');
+    expect(cache.stats()).toMatchObject({ fetchFailures: 1 });
   });
 });

@@ -78,7 +78,7 @@ export class TokenFetcher {
         if (ahead) this.ctx.sources.count(request.source, 'refreshesAhead');
         const { defaultTtlMs, maxTtlMs, maxTokenBytes } = options;
         let shortLifetime: string | undefined;
-        const ctx = { clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store, running: this.running, closed: this.closed, shortLifetime: (sent: string) => (shortLifetime = sent) };
+        const ctx = { clock, timeoutMs, defaultTtlMs, maxTtlMs, maxTokenBytes, store, logger: options.logger, running: this.running, closed: this.closed, shortLifetime: (sent: string) => (shortLifetime = sent) };
         return runSource(source, request, ctx).then((t) => {
           this.noteLifetime(request.source, shortLifetime);
           // The refresh window leaves room for the source's p95 fetch time, not this one fetch's (token-timing.ts).

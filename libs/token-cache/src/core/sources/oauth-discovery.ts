@@ -4,6 +4,7 @@
  * kept. A failed discovery is a TokenFetchError (the cache backs off as for any failed fetch) and is tried
  * again on the next fetch.
  */
+import { escapeControls } from '../redact.js';
 import {
   allowInsecureRequests,
   customFetch,
@@ -98,7 +99,7 @@ export class EndpointResolver {
       }
       // Users type issuers with and without a trailing slash: forgiven, any other difference is not.
       if (stripSlash(found) !== stripSlash(expected.href)) {
-        throw this.failure(source, issuer, sourceMessages.discoveryIssuerMismatch(found), { retryable: false, signal });
+        throw this.failure(source, issuer, sourceMessages.discoveryIssuerMismatch(escapeControls(found).slice(0, 300)), { retryable: false, signal });
       }
       let metadata: AuthorizationServer;
       try {

@@ -204,6 +204,17 @@ describe('non-2xx replies are TokenFetchError with status, oauthError, retryable
     expect(error).toMatchObject({ name: 'TokenFetchError', status: 302, retryable: false });
   });
 
+  it('an error_description with control characters (CR/LF, ANSI escapes, bidi overrides, LS) cannot forge log lines', async () => {
+    const forged = 'bad client\r\n[Nest] 1  - LOG [Auth] user admin logged in\u001b[2J\u001b[31m\u202eevil\u2028x\u0085\u007f';
+    for (const status of [400, 200]) {
+      const error = (await failWith((res) => json(res, status, { error: 'invalid_client', error_description: forged }))) as TokenFetchError;
+      for (const text of [error.message, error.oauthErrorDescription!]) {
+        expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
+        expect(text).toContain('bad client\\u000d\\u000a[Nest] 1  - LOG [Auth] user admin logged in\\u001b[2J');
+      }
+    }
+  });
+
   it('an error_description that echoes a secret is redacted', async () => {
     const error = (await failWith((res) => json(res, 401, { error: 'invalid_client', error_description: `secret ${SECRET} is wrong` }))) as TokenFetchError;
     expect(error.oauthErrorDescription).toBe('secret [redacted] is wrong');

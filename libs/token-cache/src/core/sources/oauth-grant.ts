@@ -18,6 +18,7 @@
 import { allowInsecureRequests, customFetch, genericTokenEndpointRequest, type CustomFetchOptions } from 'oauth4webapi';
 import { RETRY_AFTER_MAX_MS } from '../backoff.js';
 import { asksForTokenEndpointNonce, resolveDPoPOption, TokenEndpointDPoP, type DPoPOption } from '../dpop/index.js';
+import { escapeControls } from '../redact.js';
 import { redact, TokenCacheConfigError, TokenCacheError, TokenFetchError, TokenResponseError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
 import type { TokenRequest, TokenResponse } from '../token-cache.types.js';
@@ -392,7 +393,7 @@ export function httpError(
   const code = typeof o.error === 'string' && OAUTH_ERROR_CODE.test(o.error) ? o.error : undefined;
   const oauthError = code !== undefined && redact(code, secrets) === code ? code : undefined;
   const description =
-    typeof o.error_description === 'string' && o.error_description !== '' ? redact(o.error_description, secrets).slice(0, 300) : undefined;
+    typeof o.error_description === 'string' && o.error_description !== '' ? escapeControls(redact(o.error_description, secrets).slice(0, 300)) : undefined;
   const retryable =
     !(oauthError !== undefined && FATAL_OAUTH_ERRORS.has(oauthError)) &&
     (classifyAs >= 500 ||

@@ -196,6 +196,40 @@ describe('RefreshTokenRotation, when the app could not persist a rotation', () =
     for (let i = 0; i < 3; i++) await r.run({ source: 'user', subject: 'alice' }, ctx(), (rt) => idp.spend(rt));
     expect(idp.revoked).toEqual([]);
   });
+
+  it('the failure is reported through the source\'s logger, else the cache\'s (the context\'s), never with a token', async () => {
+    for (const form of ['function', 'string'] as const) {
+      const idp = rotatingIdp();
+      const first = idp.issue('alice');
+      const fails = () => {
+        throw new Error(`cannot save ${first}`);
+      };
+      const make = (logger?: { warn: (m: string) => void }) =>
+        new RefreshTokenRotation({
+          refreshToken: form === 'function' ? () => first : first,
+          onRotated: fails,
+          ...(logger && { logger }),
+          timeoutMs: 1_000,
+          check: (value: unknown): asserts value is string => {
+            if (typeof value !== 'string') throw new TokenCacheConfigError('x', 'bad');
+          },
+        });
+      const cacheLogger = { warn: vi.fn() };
+      await make().run({ source: 'r' }, { ...ctx(), logger: { ...cacheLogger, error: vi.fn() } }, (rt) => idp.spend(rt));
+      expect(cacheLogger.warn).toHaveBeenCalledTimes(1);
+      expect(cacheLogger.warn.mock.calls[0]![0]).toMatch(/^Source "r": "onRefreshTokenRotated" failed \(Error: cannot save \[redacted\]\)/);
+      const own = { warn: vi.fn() };
+      const idp2 = rotatingIdp();
+      const cacheLogger2 = { warn: vi.fn(), error: vi.fn() };
+      await new RefreshTokenRotation({ refreshToken: idp2.issue('bob'), onRotated: fails, logger: own, timeoutMs: 1_000, check: () => undefined }).run(
+        { source: 'r' },
+        { ...ctx(), logger: cacheLogger2 },
+        (rt) => idp2.spend(rt),
+      );
+      expect(own.warn).toHaveBeenCalledTimes(1);
+      expect(cacheLogger2.warn).not.toHaveBeenCalled();
+    }
+  });
 });
 
 describe('RefreshTokenRotation, one refresh token for the fleet, when the shared store fails', () => {

@@ -30,7 +30,8 @@ const MAX_REREADS = 10;
 export interface RefreshTokenRotationOptions {
   refreshToken: RefreshTokenOption;
   onRotated?: RefreshTokenRotatedCallback;
-  logger: Pick<TokenCacheLogger, 'warn'>;
+  /** Where a failing `onRotated` is reported; unset: the cache's logger, else `console`. */
+  logger?: Pick<TokenCacheLogger, 'warn'>;
   /** How long a refresh may hold the fleet-wide lock (the source's fetch timeout). */
   timeoutMs: number;
   /** Checks a refresh token the function returned; throws a TokenCacheConfigError naming the option. */
@@ -80,8 +81,8 @@ export class RefreshTokenRotation {
       const shared = context.shared;
       return this.serialized(family.name, () =>
         shared === undefined
-          ? this.spendLocal(family, request, spend)
-          : family.spendShared(shared, request.source, () => context.clock.now(), context.signal, spend, (next) => this.notify(next, request)),
+          ? this.spendLocal(family, request, spend, context.logger)
+          : family.spendShared(shared, request.source, () => context.clock.now(), context.signal, spend, (next) => this.notify(next, request, context.logger)),
       );
     }
     for (let attempt = 0; ; attempt++) {
@@ -97,7 +98,7 @@ export class RefreshTokenRotation {
         this.fleetWide(`refresh-token:${digestOf(refreshToken)}`, request, context, async () => {
           // Another instance spent it while we waited for the lock, and gave the app the new one.
           if (context.shared !== undefined && recheck && (await this.read(request)) !== refreshToken) return STALE;
-          return { result: await this.spendOnce(refreshToken, request, spend) };
+          return { result: await this.spendOnce(refreshToken, request, spend, context.logger) };
         }),
       );
       if (outcome !== STALE) return outcome.result;
@@ -120,24 +121,24 @@ export class RefreshTokenRotation {
   }
 
   /** Plain-string form without a shared store: this process holds the only copy. */
-  private async spendLocal<T>(family: SharedRefreshToken, request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>): Promise<T> {
+  private async spendLocal<T>(family: SharedRefreshToken, request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>, logger?: Pick<TokenCacheLogger, 'warn'>): Promise<T> {
     const current = family.token;
     const { result, next } = await spend(current, family.secrets().slice(1));
     if (next !== undefined && next !== '' && next !== current) {
       family.rotateLocally(next);
-      await this.notify(next, request);
+      await this.notify(next, request, logger);
     }
     return result;
   }
 
   /** Function form: one spend of `refreshToken`; the app learns the rotated one before anyone re-reads. */
-  private async spendOnce<T>(refreshToken: string, request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>): Promise<T> {
+  private async spendOnce<T>(refreshToken: string, request: TokenRequest, spend: (rt: string, spent: string[]) => Promise<Spent<T>>, logger?: Pick<TokenCacheLogger, 'warn'>): Promise<T> {
     const { result, next } = await spend(refreshToken, []);
     if (next !== undefined && next !== '' && next !== refreshToken) {
       this.remember(next);
       this.successors.set(refreshToken, next);
       if (this.successors.size > SEEN_TOKENS_REDACTED) this.successors.delete(this.successors.keys().next().value!);
-      await this.notify(next, request);
+      await this.notify(next, request, logger);
     }
     return result;
   }
@@ -157,14 +158,17 @@ export class RefreshTokenRotation {
     if (this.seen.size > SEEN_TOKENS_REDACTED) this.seen.delete(this.seen.values().next().value!);
   }
 
-  /** Calls `onRotated`; a failure is logged (without any token) and the fetch still succeeds. */
-  private async notify(next: string, request: TokenRequest): Promise<void> {
+  /**
+   * Calls `onRotated`; a failure is logged (without any token) through the source's `logger`, else the cache's
+   * (`cacheLogger`), else `console`, and the fetch still succeeds.
+   */
+  private async notify(next: string, request: TokenRequest, cacheLogger?: Pick<TokenCacheLogger, 'warn'>): Promise<void> {
     if (this.options.onRotated === undefined) return;
     try {
       await this.options.onRotated(next, request);
     } catch (error) {
       const { name, message } = describeError(error);
-      this.options.logger.warn(sourceMessages.rotationCallbackFailed(request.source, redact(`${name}: ${message}`, this.secrets())));
+      (this.options.logger ?? cacheLogger ?? console).warn(sourceMessages.rotationCallbackFailed(request.source, redact(`${name}: ${message}`, this.secrets())));
     }
   }
 

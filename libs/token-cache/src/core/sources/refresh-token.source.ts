@@ -63,7 +63,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenSourc
   const rotation = new RefreshTokenRotation({
     refreshToken: options.refreshToken,
     onRotated: options.onRefreshTokenRotated,
-    logger: options.logger ?? console,
+    logger: options.logger,
     timeoutMs: client.timeoutMs ?? 10_000,
     check: checkRefreshToken,
   });

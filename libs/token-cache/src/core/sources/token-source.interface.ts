@@ -1,5 +1,5 @@
 import type { DPoPKey } from '../dpop/dpop-key.js';
-import type { Clock, TokenRequest, TokenResponse } from '../token-cache.types.js';
+import type { Clock, TokenCacheLogger, TokenRequest, TokenResponse } from '../token-cache.types.js';
 import type { TokenStore } from '../token-store.interface.js';
 
 /** What a source's fetch is given besides the request. */
@@ -13,6 +13,8 @@ export interface TokenFetchContext {
    * one-time secret (a rotating refresh token) runs them under `exclusive`, and shares the new secret.
    */
   shared?: Required<Pick<TokenStore, 'exclusive'>>;
+  /** The cache's logger (best effort, never throws), for warnings a source raises besides its errors. */
+  logger?: TokenCacheLogger;
 }
 
 /**
