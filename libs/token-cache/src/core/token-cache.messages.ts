@@ -6,6 +6,9 @@ export const messages = {
   noSubjectToken: (source: string) =>
     `No subject token for source "${source}": this request carries no "subjectToken" (with forFeature({ subjectToken: 'incoming' }): ` +
     'the HTTP request being handled has no "Authorization: Bearer" header, or the call was made outside one). Nothing was sent.',
+  subjectTokenNotUsed: (source: string, kind: string) =>
+    `Source "${source}" (${kind}) does not use "subjectToken": every subject token would get its own, identical token. ` +
+    'Give "subjectToken" only to a tokenExchange source (or a source of your own that uses it): check the "source" of the getToken call or of forFeature(). Nothing was sent.',
   config: (option: string, problem: string) => `Invalid token cache option "${option}": ${problem}`,
   unknownSource: (source: string, known: string[]) =>
     `Unknown token source "${source}". Configured sources: ${known.length ? known.map((s) => `"${s}"`).join(', ') : '(none)'}. ` +

@@ -1,4 +1,5 @@
 import { assertOptionalString, assertOptionsObject } from '../validate.js';
+import { assertNoSubjectToken } from './subject-token-unused.js';
 import { CLIENT_CREDENTIALS_OPTION_NAMES } from './source-options.js';
 import { ALL_AUTH_METHODS } from './oauth-client-auth.js';
 import { OAuthGrantClient, parseScopeOption, type OAuthAuthMethod, type OAuthClientOptions } from './oauth-grant.js';
@@ -42,6 +43,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     timeoutMs: client.timeoutMs,
     ...(client.dpop && { dpopKey: client.dpop.key }),
     async fetchToken(request, context) {
+      assertNoSubjectToken(request, 'client_credentials');
       const { refreshToken: _unused, ...token } = await client.grant(
         'client_credentials',
         client.params(request, defaults),

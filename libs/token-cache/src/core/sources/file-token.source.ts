@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { assertNoSubjectToken } from './subject-token-unused.js';
 import { watch as watchDirectory, unwatchFile, watchFile, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -82,6 +83,7 @@ export function fileToken(options: FileTokenOptions): TokenSource {
     kind: 'file',
     defaultTtlMs: options.defaultTtlMs,
     async fetchToken(request, { signal }) {
+      assertNoSubjectToken(request, 'file');
       const text = await read(request.source, signal);
       if (text.trim() === '') throw new TokenFetchError(sourceMessages.fileEmpty(request.source, path), { source: request.source, retryable: true });
       const token = format === 'raw' ? { accessToken: text.trim() } : parseJsonTokenFile(text, path, field, request.source);

@@ -1,9 +1,14 @@
 // How the OAuth sources classify token endpoint replies: every error class, against real HTTP servers.
 import type { ServerResponse } from 'node:http';
 import axios from 'axios';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   clientCredentials,
+  fileToken,
+  staticToken,
   jwtBearer,
   parseRetryAfter,
   refreshTokenGrant,
@@ -223,6 +228,30 @@ describe('non-2xx replies are TokenFetchError with status, oauthError, retryable
 });
 
 describe('the token request', () => {
+  it('a subjectToken given to a source that cannot use it (client credentials, static, file) is a TokenCacheConfigError naming it; nothing is sent', async () => {
+    let sent = 0;
+    reply = (res) => (sent++, json(res, 200, { access_token: 'x', token_type: 'Bearer' }));
+    const dir = mkdtempSync(join(tmpdir(), 'sjt-'));
+    writeFileSync(join(dir, 't'), 'file-token');
+    const cache = new TokenCache({ sources: { cc: source(), st: staticToken('static-token'), file: fileToken({ path: join(dir, 't') }) } });
+    try {
+      for (const name of ['cc', 'st', 'file']) {
+        const error = await cache.getToken(name, { subjectToken: 'user-token' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TokenCacheConfigError);
+        expect(error).toMatchObject({ option: 'subjectToken', message: expect.stringMatching(/does not use "subjectToken".*Nothing was sent/) });
+        expect((error as Error).message).not.toContain('user-token');
+        expect(await cache.getToken(name)).toBeTypeOf('string'); // without one, the source works
+      }
+      expect(sent).toBe(1);
+    } finally {
+      await cache.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never goes through axios (so no token interceptor can recurse into it)', async () => {
     let seen = 0;
     const id = axios.interceptors.request.use((config) => {

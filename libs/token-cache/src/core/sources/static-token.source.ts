@@ -1,6 +1,8 @@
 /** A source that always answers with one fixed token: API keys, and tests of apps that use the cache. */
+import { assertNoSubjectToken } from './subject-token-unused.js';
 import { TokenCacheConfigError } from '../token-cache.errors.js';
 import { messages } from '../token-cache.messages.js';
+import type { TokenRequest } from '../token-cache.types.js';
 import { MIN_TOKEN_LIFETIME_MS } from '../token-timing.js';
 import { assertOptionalString, assertOptionsObject, describeValue } from '../validate.js';
 import { STATIC_TOKEN_OPTION_NAMES } from './source-options.js';
@@ -61,7 +63,10 @@ export function staticToken(token: string, options: StaticTokenOptions = {}): To
   }
   return {
     kind: 'static',
-    fetchToken: async () => ({ accessToken: token, tokenType, expiresIn }),
+    fetchToken: async (request: TokenRequest) => {
+      assertNoSubjectToken(request, 'static');
+      return { accessToken: token, tokenType, expiresIn };
+    },
     secrets: () => [token],
   };
 }
