@@ -199,7 +199,11 @@ export function resolveTokenCacheOptions(options: TokenCacheOptions | undefined,
 function bestEffort(logger: TokenCacheLogger): TokenCacheLogger {
   const call = (method: keyof TokenCacheLogger) => (message: string) => {
     try {
-      logger[method]?.(message);
+      const result: unknown = logger[method]?.(message);
+      // An async logger's failure is lost the same way, not an unhandled rejection.
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, () => undefined);
+      }
     } catch {
       // the line is lost; nothing else is
     }

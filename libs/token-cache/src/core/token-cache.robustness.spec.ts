@@ -161,4 +161,20 @@ describe('a logger that throws', () => {
     expect(await cache.getToken('api')).toBe('token-2');
     expect(cache.stats()).toMatchObject({ fetchFailures: 1 });
   });
+
+  it('an async logger that rejects leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const reject = () => Promise.reject(new Error('async logger boom'));
+      const { cache, source } = harness({ logger: { warn: reject, error: reject, debug: reject } });
+      source.reply = () => Promise.reject(new TokenFetchError('idp down', { source: 'api', retryable: true }));
+      await expect(cache.getToken('api')).rejects.toMatchObject({ name: 'TokenFetchError' });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
