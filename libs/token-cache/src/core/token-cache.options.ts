@@ -1,4 +1,5 @@
 /** Options of `TokenCache` (and of `TokenCacheModule.forRoot`), their defaults and their validation. */
+import { isPromise } from './token-retry.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import { TokenCacheConfigError } from './token-cache.errors.js';
 import { messages } from './token-cache.messages.js';
@@ -201,9 +202,7 @@ function bestEffort(logger: TokenCacheLogger): TokenCacheLogger {
     try {
       const result: unknown = logger[method]?.(message);
       // An async logger's failure is lost the same way, not an unhandled rejection.
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(undefined, () => undefined);
-      }
+      if (isPromise(result)) result.then(undefined, () => undefined);
     } catch {
       // the line is lost; nothing else is
     }

@@ -64,10 +64,9 @@ export class TokenFetcher {
     const generation = this.generation;
     const sourceGeneration = this.sourceGenerations.get(request.source) ?? 0;
     const timeoutMs = source.timeoutMs ?? options.fetchTimeoutMs;
-    let perKey = this.keyGenerations.get(key);
-    if (perKey === undefined) this.keyGenerations.set(key, (perKey = { generation: 0, running: 0 }));
-    perKey.running++;
-    const keyState = perKey;
+    const keyState = this.keyGenerations.get(key) ?? { generation: 0, running: 0 };
+    this.keyGenerations.set(key, keyState);
+    keyState.running++;
     const keyGeneration = keyState.generation;
     const stillCurrent = () =>
       generation === this.generation && sourceGeneration === (this.sourceGenerations.get(request.source) ?? 0) && keyGeneration === keyState.generation;

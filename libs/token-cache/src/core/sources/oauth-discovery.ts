@@ -99,7 +99,7 @@ export class EndpointResolver {
       }
       // Users type issuers with and without a trailing slash: forgiven, any other difference is not.
       if (stripSlash(found) !== stripSlash(expected.href)) {
-        throw this.failure(source, issuer, sourceMessages.discoveryIssuerMismatch(escapeControls(found).slice(0, 300)), { retryable: false, signal });
+        throw this.failure(source, issuer, sourceMessages.discoveryIssuerMismatch(escapeControls(found.slice(0, 300))), { retryable: false, signal });
       }
       let metadata: AuthorizationServer;
       try {
